@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Creates .venv with the CPU build of PyTorch and dastsiam (editable) plus test tools. Idempotent.
+# Users with their own (e.g. CUDA) torch can skip this and run `pip install -e .` in their environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+.venv/bin/python -m pip install -q -r requirements/cpu.txt
+.venv/bin/python -m pip install -q -e ".[dev]"

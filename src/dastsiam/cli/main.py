@@ -1,0 +1,60 @@
+"""``dastsiam`` command line: one sub-command per module in this package.
+
+Each sub-command module defines ``add_parser(subparsers)`` (which sets ``func``) and raises
+:class:`dastsiam.errors.DastsiamError` (or :class:`dastsiam.config.ConfigError`) for bad input; this entry
+point turns those into a single ``dastsiam: error: ...`` line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from dastsiam import __version__
+from dastsiam.config import ConfigError
+from dastsiam.errors import DastsiamError
+
+# sub-command name -> module in dastsiam.cli (imported lazily so `dastsiam --help` stays fast)
+SUBCOMMANDS = {
+    "track": "track",
+    "models": "models",
+    "export": "export",
+    "eval": "evaluate",
+    "train": "train",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dastsiam", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"dastsiam {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in SUBCOMMANDS.values():
+        try:
+            module = importlib.import_module(f"dastsiam.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"dastsiam.cli.{module_name}":
+                continue  # sub-command not built yet
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (DastsiamError, ConfigError) as exc:
+        print(f"dastsiam: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dastsiam: interrupted; results written so far are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
