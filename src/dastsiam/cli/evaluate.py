@@ -1,0 +1,170 @@
+"""``dastsiam eval``: score results folders against a benchmark, print a table, write JSON and plots.
+
+Stable contract used by scripts::
+
+    dastsiam eval --dataset otb --anno DIR --results ROOT --json FILE
+
+scores every ``ROOT/<Tracker>/<Seq>.txt`` against ``DIR/<Seq>.txt`` and writes
+``{"<Tracker>": {"success_auc": ..., "precision": ..., ...}}``. Problems with single files are printed as
+warnings (file and line) and the rest is still scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dastsiam.evaluation import conventions as C
+
+DATASETS = ("otb", "uav123", "lasot", "got10k", "vot2018", "custom")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "eval",
+        help="score tracking results against a benchmark",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--dataset", required=True, choices=DATASETS, help="benchmark (selects reader and scoring preset)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--anno", type=Path, help="folder of <Seq>.txt ground-truth files (benchmark's own convention)")
+    src.add_argument("--root", type=Path, help="dataset folder in the benchmark's own layout")
+    p.add_argument("--split", help="dataset split (got10k: train/val/test; lasot: train/test)")
+    p.add_argument("--att", type=Path, help="OTB attribute folder (default: ANNO/../att when present)")
+    p.add_argument("--results", type=Path, action="append", required=True,
+                   help="results root holding <Tracker>/<Seq>.txt (repeatable)")
+    p.add_argument("--trackers", nargs="+", help="score only these trackers")
+    p.add_argument("--sequences", nargs="+", help="score only these sequences")
+    p.add_argument("--json", type=Path, help="write the scores as JSON")
+    p.add_argument("--per-sequence", action="store_true", help="include per-sequence scores in the JSON")
+    p.add_argument("--plots", type=Path, help="write success/precision plots into this folder")
+    p.add_argument("--plot-format", nargs="+", default=["png"], choices=["png", "pdf", "svg"])
+    p.add_argument("--attributes", action="store_true", help="print per-attribute success AUC (OTB)")
+    p.add_argument("--max-warnings", type=int, default=20, help="print at most this many warnings (default 20)")
+    g = p.add_argument_group("scoring conventions (defaults come from the dataset's preset; see docs/evaluation.md)")
+    g.add_argument("--iou", choices=C.IOU_CHOICES)
+    g.add_argument("--first-frame", choices=C.FIRST_FRAME_CHOICES)
+    g.add_argument("--invalid-result", choices=C.INVALID_RESULT_CHOICES)
+    g.add_argument("--invalid-gt", choices=C.INVALID_GT_CHOICES)
+    g.add_argument("--gt-valid", choices=C.GT_VALID_CHOICES)
+    g.add_argument("--success-op", choices=C.SUCCESS_OP_CHOICES)
+    g.add_argument("--align", choices=C.ALIGN_CHOICES)
+    g.add_argument("--average", choices=C.AVERAGE_CHOICES)
+    g.add_argument("--success-thresholds", type=int)
+    g.add_argument("--precision-threshold", type=float)
+    g.add_argument("--vot-burn-in", type=int, default=10, help="VOT accuracy burn-in frames (default 10)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _conventions(args) -> C.Conventions:
+    base = C.preset(args.dataset)
+    return base.with_overrides(
+        iou=args.iou, first_frame=args.first_frame, invalid_result=args.invalid_result, invalid_gt=args.invalid_gt,
+        gt_valid=args.gt_valid, success_op=args.success_op, align=args.align, average=args.average,
+        success_thresholds=args.success_thresholds, precision_threshold=args.precision_threshold,
+    )
+
+
+def _print_warnings(warnings, limit: int) -> None:
+    if not len(warnings):
+        return
+    messages = list(warnings)
+    print(f"{len(messages)} warning(s):", file=sys.stderr)
+    for message in messages[:limit]:
+        print(f"  warning: {message}", file=sys.stderr)
+    if len(messages) > limit:
+        print(f"  ... and {len(messages) - limit} more (--max-warnings)", file=sys.stderr)
+
+
+def run(args) -> int:
+    from dastsiam.datasets import load_dataset
+    from dastsiam.errors import InputError
+    from dastsiam.evaluation.report import (
+        format_table, ground_truth_from_anno_dir, ground_truth_from_sequences, score_results,
+    )
+    from dastsiam.evaluation.results import Warnings
+
+    if args.dataset == "vot2018":
+        return _run_vot(args)
+    conventions = _conventions(args)
+    warnings = Warnings()
+    if args.anno is not None:
+        ground_truth = ground_truth_from_anno_dir(args.anno, args.att, args.sequences, warnings)
+    else:
+        sequences = load_dataset(args.dataset, args.root, split=args.split, names=args.sequences)
+        if any(s.attributes.get("test_split") for s in sequences):
+            raise InputError(f"{args.root}: the GOT-10k test split has no ground truth; submit to the server")
+        ground_truth = ground_truth_from_sequences(sequences, args.dataset)
+    report = score_results(ground_truth, args.results, conventions, args.dataset, args.trackers, warnings)
+    print(format_table(report, attributes=args.attributes))
+    if args.json:
+        report.write_json(args.json, per_sequence=args.per_sequence)
+        print(f"scores written to {args.json}")
+    if args.plots:
+        from dastsiam.evaluation.plots import plot_report
+
+        written = plot_report(report, args.plots, tuple(args.plot_format), attributes=args.attributes)
+        print(f"{len(written)} plot(s) written to {args.plots}")
+    _print_warnings(warnings, args.max_warnings)
+    return 0
+
+
+def _run_vot(args) -> int:
+    from dastsiam.datasets import load_vot2018
+    from dastsiam.errors import InputError
+    from dastsiam.evaluation.report import discover_trackers
+    from dastsiam.evaluation.results import Warnings, read_vot_result
+    from dastsiam.evaluation.vot import score_vot
+
+    if args.root is None:
+        raise InputError("VOT scoring needs the dataset (--root) for its polygons and frame sizes")
+    sequences = load_vot2018(args.root, args.sequences)
+    bounds = {}
+    import cv2
+
+    for seq in sequences:
+        image = cv2.imread(str(seq.frames[0]))
+        if image is not None:
+            bounds[seq.name] = (image.shape[1] - 1, image.shape[0] - 1)
+    warnings = Warnings()
+    out = {}
+    trackers = discover_trackers(args.results)
+    if args.trackers:
+        trackers = {t: trackers[t] for t in args.trackers if t in trackers}
+    for name, folder in trackers.items():
+        base = folder / "baseline" if (folder / "baseline").is_dir() else folder
+        runs, gts = {}, {}
+        for seq in sequences:
+            files = sorted((base / seq.name).glob(f"{seq.name}_[0-9][0-9][0-9].txt"))
+            if not files:
+                warnings.add(f"{base / seq.name}: no baseline results for {name}; sequence skipped")
+                continue
+            trajs = []
+            for f in files:
+                try:
+                    traj = read_vot_result(f)
+                except InputError as exc:
+                    warnings.add(f"{exc}; run skipped")
+                    continue
+                if len(traj) != len(seq):
+                    warnings.add(f"{f}: {len(traj)} lines for {len(seq)} frames")
+                trajs.append(traj)
+            if trajs:
+                runs[seq.name] = trajs
+                gts[seq.name] = seq.polygons
+        score = score_vot(runs, gts, bounds, burn_in=args.vot_burn_in)
+        out[name] = {"accuracy": score.accuracy, "robustness": score.robustness, "failures": score.failures,
+                     "eao": score.eao, "sequences": len(runs), "frames": score.frames}
+    width = max([7] + [len(n) for n in out])
+    print(f"{'Tracker':<{width}}  {'Accuracy':>8}  {'Robust.':>8}  {'Failures':>8}  {'EAO':>8}")
+    for name, s in sorted(out.items(), key=lambda kv: -kv[1]["eao"]):
+        print(f"{name:<{width}}  {s['accuracy']:8.3f}  {s['robustness']:8.3f}  {s['failures']:8.1f}  {s['eao']:8.3f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    _print_warnings(warnings, args.max_warnings)
+    return 0

@@ -1,0 +1,39 @@
+"""Benchmark evaluation: runners (OPE, VOT baseline, GOT-10k packing), metrics, reports and plots.
+
+Every scoring convention is named in :mod:`dastsiam.evaluation.conventions` and documented in
+``docs/evaluation.md``.
+"""
+
+from dastsiam.evaluation.conventions import PRESETS, Conventions, preset
+from dastsiam.evaluation.metrics import (
+    aggregate,
+    auc,
+    centre_error,
+    normalised_centre_error,
+    overlap,
+    precision_curve,
+    score_frames,
+    score_sequence,
+    success_curve,
+)
+from dastsiam.evaluation.report import (
+    GroundTruth,
+    Report,
+    format_table,
+    ground_truth_from_anno_dir,
+    ground_truth_from_sequences,
+    score_results,
+)
+from dastsiam.evaluation.results import Warnings
+from dastsiam.evaluation.runner import pack_got10k_submission, run_ope, run_vot, run_vot_baseline, track_sequence
+from dastsiam.evaluation.vot import expected_average_overlap, polygon_iou, score_vot
+
+__all__ = [
+    "Conventions", "PRESETS", "preset",
+    "overlap", "centre_error", "normalised_centre_error", "success_curve", "precision_curve", "auc",
+    "score_frames", "score_sequence", "aggregate",
+    "GroundTruth", "Report", "score_results", "format_table", "ground_truth_from_anno_dir",
+    "ground_truth_from_sequences", "Warnings",
+    "run_ope", "run_vot", "run_vot_baseline", "track_sequence", "pack_got10k_submission",
+    "polygon_iou", "expected_average_overlap", "score_vot",
+]

@@ -1,0 +1,253 @@
+"""Run a tracker over a benchmark: one-pass evaluation (OPE), VOT2018's baseline (reset) protocol, and
+GOT-10k test-server packing.
+
+A tracker is any object with ``init(frame, box)`` and ``track(frame) -> (box, score)`` where frames are BGR
+``uint8`` images read with ``cv2.imread`` and boxes are 0-based ``x, y, w, h``. Parallel runs take a
+zero-argument factory instead, so that each worker process builds its own tracker. Results are written one
+file per sequence as soon as the sequence finishes (atomically), so an interrupted run loses nothing and a
+rerun skips finished sequences (``resume=True``).
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dastsiam.errors import DastsiamError, InputError
+from dastsiam.evaluation import results as R
+from dastsiam.evaluation.vot import FAILURE, INIT, SKIP_AFTER_FAILURE, SKIPPED, polygon_iou
+from dastsiam.sequence import Sequence
+
+
+def read_frame(path) -> np.ndarray:
+    """``cv2.imread`` that raises :class:`InputError` naming the file when it is missing or unreadable."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"{path}: frame missing or unreadable")
+    return image
+
+
+def _is_tracker(obj) -> bool:
+    return not isinstance(obj, type) and hasattr(obj, "init") and hasattr(obj, "track")
+
+
+def _make_tracker(tracker_or_factory):
+    if _is_tracker(tracker_or_factory):
+        return tracker_or_factory
+    if callable(tracker_or_factory):
+        return tracker_or_factory()
+    raise TypeError("expected a tracker (init/track methods) or a zero-argument factory that builds one")
+
+
+def track_sequence(tracker, sequence: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """One pass: initialise on frame 1 with its ground truth, track the rest. Returns 0-based boxes (frame 1
+    is the initial box, as in pysot's and got10k's result files) and per-frame seconds."""
+    n = len(sequence)
+    boxes = np.zeros((n, 4))
+    times = np.zeros(n)
+    init_box = sequence.init_box
+    for i, path in enumerate(sequence.frames):
+        frame = read_frame(path)
+        start = time.perf_counter()
+        if i == 0:
+            tracker.init(frame, init_box.copy())
+            boxes[0] = init_box
+        else:
+            box, _score = tracker.track(frame)
+            boxes[i] = np.asarray(box, dtype=np.float64).reshape(4)
+        times[i] = time.perf_counter() - start
+    return boxes, times
+
+
+def _ope_done(root, tracker_name, sequence: Sequence, layout: str, repetition: int) -> bool:
+    if layout == "got10k":
+        path = R.got10k_result_path(root, tracker_name, sequence.name, repetition)
+    else:
+        path = R.otb_result_path(root, tracker_name, sequence.name)
+    return path.is_file()
+
+
+def _run_one(tracker_or_factory, sequence: Sequence, root, tracker_name: str, layout: str, repetitions) -> list[Path]:
+    """All pending repetitions of one sequence, in order (GOT-10k's time file gains one column per run)."""
+    tracker = _make_tracker(tracker_or_factory)
+    written = []
+    for repetition in repetitions:
+        boxes, times = track_sequence(tracker, sequence)
+        if layout == "got10k":
+            written.append(R.write_got10k_result(root, tracker_name, sequence.name, boxes, times, repetition))
+        else:
+            written.append(R.write_otb_result(root, tracker_name, sequence.name, boxes, times, dataset=sequence.dataset))
+    return written
+
+
+def run_ope(
+    tracker_or_factory,
+    sequences: list[Sequence],
+    results_root,
+    tracker_name: str,
+    layout: str = "otb",
+    repetitions: int = 1,
+    workers: int = 1,
+    resume: bool = True,
+    progress: bool = False,
+) -> list[Path]:
+    """One-pass evaluation over ``sequences``; writes ``results_root/<tracker_name>/<Seq>.txt`` (``layout="otb"``,
+    also for UAV123 / LaSOT / custom) or the GOT-10k layout (``layout="got10k"``, ``repetitions`` runs).
+
+    ``workers > 1`` runs sequences in parallel processes and needs a picklable zero-argument factory. A
+    sequence that fails (unreadable frame, tracker error) does not stop the others; the first error is raised
+    at the end, after every other sequence has been written.
+    """
+    if layout not in ("otb", "got10k"):
+        raise InputError(f"OPE result layout must be 'otb' or 'got10k', got {layout!r}")
+    if layout == "otb" and repetitions != 1:
+        raise InputError("the OTB result layout holds one run per sequence; use layout='got10k' for repetitions")
+    jobs = []
+    for seq in sequences:
+        pending = [r for r in range(1, repetitions + 1)
+                   if not (resume and _ope_done(results_root, tracker_name, seq, layout, r))]
+        if pending:
+            jobs.append((seq, pending))
+    written: list[Path] = []
+    errors: list[BaseException] = []
+    if workers <= 1 or len(jobs) <= 1:
+        bar = _progress(len(jobs), progress)
+        for seq, reps in jobs:
+            try:
+                written += _run_one(tracker_or_factory, seq, results_root, tracker_name, layout, reps)
+            except (DastsiamError, OSError) as exc:
+                errors.append(exc)
+            bar.update(1)
+        bar.close()
+    else:
+        if _is_tracker(tracker_or_factory):
+            raise TypeError("parallel runs need a zero-argument factory that builds a tracker, not a tracker")
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(_run_one, tracker_or_factory, seq, results_root, tracker_name, layout, reps)
+                for seq, reps in jobs
+            ]
+            bar = _progress(len(futures), progress)
+            for future in as_completed(futures):
+                try:
+                    written += future.result()
+                except (DastsiamError, OSError) as exc:
+                    errors.append(exc)
+                bar.update(1)
+            bar.close()
+    if errors:
+        more = f" (and {len(errors) - 1} more failed sequences)" if len(errors) > 1 else ""
+        raise type(errors[0])(f"{errors[0]}{more}") if isinstance(errors[0], DastsiamError) else errors[0]
+    return sorted(written)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, unit="seq")
+
+
+def run_vot_baseline(
+    tracker_or_factory,
+    sequence: Sequence,
+    skip_after_failure: int = SKIP_AFTER_FAILURE,
+    use_bounds: bool = True,
+) -> tuple[list, np.ndarray]:
+    """VOT baseline (reset) protocol on one sequence.
+
+    Initialise on frame 1 (line ``1``); a frame whose result does not overlap the ground-truth polygon at all
+    is a failure (line ``2``); the next ``skip_after_failure - 1`` frames are skipped (lines ``0``) and the
+    tracker is re-initialised ``skip_after_failure`` frames after the failure from that frame's ground truth.
+    Returns the trajectory (flags and 0-based boxes, VOT pixels being used as they are) and per-frame seconds.
+    """
+    tracker = _make_tracker(tracker_or_factory)
+    polygons = sequence.polygons if sequence.polygons is not None else _box_polygons(sequence.ground_truth)
+    n = len(sequence)
+    trajectory: list = []
+    times = np.zeros(n)
+    next_init = 0
+    bounds = None
+    for i, path in enumerate(sequence.frames):
+        if i < next_init:
+            trajectory.append(SKIPPED)
+            continue
+        frame = read_frame(path)
+        if use_bounds and bounds is None:
+            bounds = (frame.shape[1] - 1, frame.shape[0] - 1)
+        start = time.perf_counter()
+        if i == next_init:
+            tracker.init(frame, sequence.ground_truth[i].copy())
+            times[i] = time.perf_counter() - start
+            trajectory.append(INIT)
+            continue
+        box, _score = tracker.track(frame)
+        times[i] = time.perf_counter() - start
+        box = np.asarray(box, dtype=np.float64).reshape(4)
+        if polygon_iou(box, polygons[i], bounds) > 0:
+            trajectory.append(box)
+        else:
+            trajectory.append(FAILURE)
+            next_init = i + skip_after_failure
+    return trajectory, times
+
+
+def _box_polygons(boxes: np.ndarray) -> np.ndarray:
+    from dastsiam.datasets.vot import box_rows_to_polygons
+
+    return box_rows_to_polygons(np.asarray(boxes, dtype=np.float64))
+
+
+def run_vot(
+    tracker_or_factory, sequences: list[Sequence], results_root, tracker_name: str, repetitions: int = 1,
+    resume: bool = True,
+) -> list[Path]:
+    """Baseline protocol over ``sequences``; writes ``<root>/<tracker>/baseline/<seq>/<seq>_00r.txt``."""
+    written = []
+    for rep in range(1, repetitions + 1):
+        for seq in sequences:
+            if resume and R.vot_result_path(results_root, tracker_name, seq.name, rep).is_file():
+                continue
+            trajectory, times = run_vot_baseline(tracker_or_factory, seq)
+            written.append(R.write_vot_result(results_root, tracker_name, seq.name, trajectory, times, rep))
+    return written
+
+
+def pack_got10k_submission(results_root, tracker_name: str, sequences: list[Sequence] | list[str], zip_path) -> Path:
+    """Zip ``<root>/<tracker>/<Seq>/`` folders in the GOT-10k evaluation server's format.
+
+    Every sequence needs ``<Seq>_001.txt`` (``_002``, ``_003`` for the three runs of a non-deterministic
+    tracker) and ``<Seq>_time.txt``; the row count must match the sequence when it is known. Problems raise
+    :class:`InputError` listing the files at fault, because the server rejects incomplete submissions.
+    """
+    folder = Path(results_root) / tracker_name
+    problems = []
+    members: list[tuple[Path, str]] = []
+    for seq in sequences:
+        name = seq if isinstance(seq, str) else seq.name
+        seq_dir = folder / name
+        runs = sorted(seq_dir.glob(f"{name}_[0-9][0-9][0-9].txt"))
+        time_file = seq_dir / f"{name}_time.txt"
+        if not runs:
+            problems.append(f"{seq_dir / (name + '_001.txt')}: missing")
+            continue
+        if not time_file.is_file():
+            problems.append(f"{time_file}: missing")
+        if not isinstance(seq, str):
+            for run in runs:
+                rows = len(R.read_boxes(run))
+                if rows != len(seq):
+                    problems.append(f"{run}: {rows} rows for {len(seq)} frames")
+        members += [(p, f"{name}/{p.name}") for p in runs + ([time_file] if time_file.is_file() else [])]
+    if problems:
+        raise InputError("GOT-10k submission incomplete: " + "; ".join(problems[:10]))
+    zip_path = Path(zip_path)
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path, arcname in members:
+            archive.write(path, arcname)
+    return zip_path
