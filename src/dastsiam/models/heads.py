@@ -1,0 +1,69 @@
+"""Correlation heads: SiamRPN++'s depth-wise correlation block and the anchor-free cls / loc / conf head."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dastsiam.models.base import HeadOutput
+from dastsiam.models.xcorr import xcorr_depthwise
+
+# exp() of the scaled raw box output is clamped here so a diverging model gives huge boxes, not inf
+_MAX_LOG_DISTANCE = 10.0
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, kernel: int, padding: int = 0) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, padding=padding, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class DepthwiseXCorr(nn.Module):
+    """pysot's ``DepthwiseXCorr`` body: unpadded 3x3 conv+BN+ReLU on each side, then depth-wise xcorr.
+
+    Template ``h`` -> ``h-2``, search ``H`` -> ``H-2``; output ``(B, hidden, H-h+1, W-w+1)``.
+    """
+
+    def __init__(self, channels: int, hidden: int):
+        super().__init__()
+        self.conv_kernel = conv_bn_relu(channels, hidden, 3)
+        self.conv_search = conv_bn_relu(channels, hidden, 3)
+
+    def forward(self, f_z: torch.Tensor, f_s: torch.Tensor) -> torch.Tensor:
+        return xcorr_depthwise(self.conv_search(f_s), self.conv_kernel(f_z))
+
+
+class BoxHead(nn.Module):
+    """Anchor-free head over the correlation map (one prediction per output cell).
+
+    Two correlation branches (as SiamBAN / SiamCAR): the classification branch feeds the 2-way ``cls``
+    logits and the ``conf`` logit (FCOS puts its centre-ness on the classification tower too); the
+    regression branch feeds ``loc``. Each branch: ``DepthwiseXCorr -> 3x3 conv+BN+ReLU (padded) -> 1x1``.
+
+    ``loc = stride * exp(scale * raw)`` with a learnable ``scale`` (init 1): distances are positive, start
+    near one cell (``stride`` px) and the exponent's range stays small for boxes up to the crop size.
+    """
+
+    def __init__(self, channels: int, stride: int, hidden: int = 256):
+        super().__init__()
+        self.stride = float(stride)
+        self.cls_xcorr = DepthwiseXCorr(channels, hidden)
+        self.loc_xcorr = DepthwiseXCorr(channels, hidden)
+        self.cls_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
+        self.loc_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
+        self.cls = nn.Conv2d(hidden, 2, 1)
+        self.conf = nn.Conv2d(hidden, 1, 1)
+        self.loc = nn.Conv2d(hidden, 4, 1)
+        self.loc_scale = nn.Parameter(torch.ones(1))
+        for conv in (self.cls, self.conf, self.loc):
+            nn.init.normal_(conv.weight, std=0.01)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, f_z: torch.Tensor, f_s: torch.Tensor) -> HeadOutput:
+        cls_features = self.cls_tower(self.cls_xcorr(f_z, f_s))
+        loc_features = self.loc_tower(self.loc_xcorr(f_z, f_s))
+        log_distance = (self.loc(loc_features) * self.loc_scale).clamp(max=_MAX_LOG_DISTANCE)
+        return HeadOutput(cls=self.cls(cls_features), loc=self.stride * torch.exp(log_distance),
+                          conf=self.conf(cls_features))

@@ -1,0 +1,98 @@
+"""The paper's tracker: SiamRPN with a modified ResNet-50, depth-wise correlation and an anchor-free
+cls / loc / conf head, with ST on the template and DA on the search features (arch ``"r50"``).
+
+Sizes (exact; docs/models.md has the derivation)::
+
+    template 127 px -> layer3 15x15x1024 -> neck 15x15x256 -> centre crop 11x11 -> [ST] -> f_z*
+    search   287 px -> layer3 35x35x1024 -> neck 35x35x256 -> [DA(f_z*, .)] -> f_s
+    head: 3x3 unpadded conv (11->9, 35->33) -> depth-wise xcorr -> 25x25 -> cls (2), loc (4), conf (1)
+
+Output cell (i, j) looks at crop pixel ``OutputGeometry(127, 287, 8, 25).cell_centers()``, i.e. offset 47.5
+px and stride 8 px, centre cell at the crop centre.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dastsiam.models.base import HeadOutput, SiameseModel
+from dastsiam.models.config import ModelConfig
+from dastsiam.models.discriminative_augmentation import DiscriminativeAugmentation
+from dastsiam.models.geometry import OutputGeometry
+from dastsiam.models.heads import BoxHead
+from dastsiam.models.resnet import BGRToImageNet, CenterCrop, ResNet50Layer3
+from dastsiam.models.spatio_temporal import SpatioTemporalFusion
+
+FEATURE_CHANNELS = 256
+# the template's layer3 map is 15x15; its border cells see zero padding, and 11 makes 287 px -> 25x25 exact
+TEMPLATE_FEATURE_SIZE = 11
+R50_GEOMETRY = OutputGeometry(exemplar_size=127, instance_size=287, stride=8, score_size=25)
+
+
+class Neck(nn.Module):
+    """pysot's ``AdjustLayer``: 1x1 conv (1024 -> 256) + BN, shared by template and search."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+
+def backbone_side(pixels: int) -> int:
+    """Side of :class:`ResNet50Layer3`'s output for a ``pixels``-sided input (127 -> 15, 255 -> 31, 287 -> 35)."""
+    side = (pixels - 7) // 2 + 1  # conv1, unpadded
+    side = (side - 1) // 2 + 1  # max-pool 3x3, stride 2, padding 1
+    return (side - 3) // 2 + 1  # layer2's unpadded stride-2 3x3 conv; layer3 keeps the size
+
+
+def check_crop(x: torch.Tensor, size: int, what: str) -> None:
+    if torch.jit.is_tracing():
+        return
+    if x.dim() != 4 or x.shape[1] != 3 or x.shape[2] != size or x.shape[3] != size:
+        raise ValueError(f"{what} crop must be (B, 3, {size}, {size}) BGR 0..255, got {tuple(x.shape)}")
+
+
+class SiamRPNResNet50(SiameseModel):
+    """DASTSiam's network. ``st`` / ``da`` are ``None`` when disabled in the config."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.geometry = R50_GEOMETRY
+        self.normalize = BGRToImageNet()
+        self.backbone = ResNet50Layer3()
+        self.neck = Neck(ResNet50Layer3.out_channels, FEATURE_CHANNELS)
+        self.template_crop = CenterCrop((backbone_side(self.geometry.exemplar_size) - TEMPLATE_FEATURE_SIZE) // 2)
+        self.st = SpatioTemporalFusion(cfg.st, FEATURE_CHANNELS) if cfg.st.enabled else None
+        self.da = DiscriminativeAugmentation(cfg.da, FEATURE_CHANNELS) if cfg.da.enabled else None
+        self.head = BoxHead(FEATURE_CHANNELS, self.geometry.stride)
+
+    @property
+    def has_st(self) -> bool:
+        return self.st is not None
+
+    def template(self, z: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, 127, 127) -> (B, 256, 11, 11)``."""
+        check_crop(z, self.geometry.exemplar_size, "template")
+        return self.template_crop(self.neck(self.backbone(self.normalize(z))))
+
+    def fuse(self, f_a: torch.Tensor, f_c: torch.Tensor, f_i: torch.Tensor) -> torch.Tensor:
+        return f_i if self.st is None else self.st(f_a, f_c, f_i)
+
+    def search_features(self, x: torch.Tensor, f_z: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, 287, 287) -> (B, 256, 35, 35)``, augmented by DA when the model has it."""
+        check_crop(x, self.geometry.instance_size, "search")
+        f_s = self.neck(self.backbone(self.normalize(x)))
+        return f_s if self.da is None else self.da(f_z, f_s)
+
+    def track(self, x: torch.Tensor, f_z: torch.Tensor) -> HeadOutput:
+        return self.head(f_z, self.search_features(x, f_z))
+
+
+def build(cfg: ModelConfig) -> SiamRPNResNet50:
+    if cfg.arch != "r50":
+        raise ValueError(f"siamrpn.build needs arch 'r50', got {cfg.arch!r}")
+    return SiamRPNResNet50(cfg)
