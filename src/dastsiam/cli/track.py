@@ -1,0 +1,216 @@
+"""``dastsiam track``: track one object through a video, a frame folder or a camera.
+
+Stable contract used by scripts::
+
+    dastsiam track SOURCE --box x,y,w,h [--model NAME|PATH] [--out DIR]
+
+writes ``DIR/boxes.txt``: one line per frame, ``x,y,w,h`` comma-separated, 0-based pixels, the first line
+being the given box. Lines are flushed as frames are tracked, so a failure at frame k keeps frames < k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dastsiam.errors import InputError
+
+BOXES_FILE = "boxes.txt"
+VIDEO_FILE = "tracked.mp4"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "track",
+        help="track one object in a video, a frame folder or a camera",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("source", metavar="SOURCE", help="video file, folder of frames, or camera index (0, 1, ...)")
+    p.add_argument("--box", required=True,
+                   help="initial box x,y,w,h (0-based pixels), or a file whose first line holds it")
+    p.add_argument("--model", default=None,
+                   help="built-in model name (see `dastsiam models`), a .safetensors/.pt weights file, "
+                        "or an exported ONNX folder (default: the default built-in model)")
+    p.add_argument("--out", type=Path, default=Path("track_out"), help="output folder (default: ./track_out)")
+    p.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                   help="inference back end: PyTorch, or onnxruntime (the model is exported to ONNX first)")
+    p.add_argument("--device", default="cpu", help="torch device for the torch back end (default: cpu)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default: library default)")
+    p.add_argument("--preset", default=None,
+                   help="tracker preset (nano, siamrpn, siamfc; default: the one matching the model)")
+    p.add_argument("--save-video", action="store_true", help=f"also write an annotated video DIR/{VIDEO_FILE}")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames (cameras never end)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def parse_box(text: str) -> np.ndarray:
+    """``x,y,w,h`` from the command line (or the first line of a file of that name)."""
+    raw = text
+    path = Path(text)
+    if "," not in text and path.is_file():
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        if not lines:
+            raise InputError(f"{path}: empty box file")
+        raw = lines[0]
+    parts = [p for p in raw.replace("\t", ",").replace(" ", ",").split(",") if p]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise InputError(f"--box {text!r}: not four numbers x,y,w,h") from None
+    if len(values) != 4:
+        raise InputError(f"--box {text!r}: needs four numbers x,y,w,h, got {len(values)}")
+    box = np.array(values)
+    if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise InputError(f"--box {text!r}: width and height must be finite and > 0")
+    return box
+
+
+def format_box(box) -> str:
+    """``x,y,w,h`` with up to 3 decimals and no trailing zeros (``10,20,30.5,40``)."""
+    out = []
+    for v in np.asarray(box, dtype=np.float64):
+        s = f"{v:.3f}".rstrip("0").rstrip(".")
+        out.append("0" if s in ("-0", "") else s)
+    return ",".join(out)
+
+
+def _load(args):
+    """``(model, tracker_config)`` for the chosen model and back end."""
+    from dastsiam.models import DEFAULT_MODEL, load_model
+    from dastsiam.tracking.config import preset, tracker_config_for
+
+    name = args.model or DEFAULT_MODEL
+    path = Path(name)
+    if path.is_dir():  # an exported ONNX folder
+        from dastsiam.export import OnnxModel
+
+        model = OnnxModel(path, threads=args.threads)
+        cfg = model.config
+    else:
+        model, cfg = load_model(name, device="cpu" if args.backend == "onnx" else args.device)
+        if args.backend == "onnx":
+            from dastsiam.export import OnnxModel, export_onnx
+
+            folder = Path(tempfile.mkdtemp(prefix="dastsiam_onnx_"))
+            export_onnx(model, folder, config=cfg)
+            model = OnnxModel(folder, threads=args.threads)
+        elif hasattr(model, "fuse_for_inference"):
+            model.fuse_for_inference()  # same function, faster; this model object is ours and only tracks
+    tracker_cfg = preset(args.preset) if args.preset else tracker_config_for(cfg)
+    return model, tracker_cfg
+
+
+def _quiet_opencv() -> None:
+    """Keep OpenCV's and FFmpeg's own log lines (camera probing, "moov atom not found") off stderr."""
+    import os
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when the FFmpeg backend opens
+    try:
+        import cv2.utils.logging as cv_logging
+
+        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
+    except (ImportError, AttributeError):  # older OpenCV builds: keep their default logging
+        pass
+
+
+def _check_device(name: str) -> None:
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"--device {name!r}: not a torch device (cpu, cuda, cuda:1, mps, ...)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"--device {name!r}: CUDA is not available on this machine")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"--device {name!r}: MPS is not available on this machine")
+
+
+def _draw(frame: np.ndarray, box, index: int, score: float) -> np.ndarray:
+    import cv2
+
+    image = frame.copy()
+    x, y, w, h = (int(round(v)) for v in box)
+    cv2.rectangle(image, (x, y), (x + w, y + h), (0, 255, 0), 2)
+    cv2.putText(image, f"#{index} {score:.2f}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
+    return image
+
+
+def run(args) -> int:
+    import cv2
+    import torch
+    from tqdm import tqdm
+
+    from dastsiam.tracking.tracker import Tracker
+    from dastsiam.tracking.video import open_source
+
+    # OpenCV's own warnings (camera probing, codec fallbacks) would break the one-line error contract
+    _quiet_opencv()
+    box = parse_box(args.box)
+    _check_device(args.device)
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError(f"--max-frames {args.max_frames}: must be >= 1")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
+    source = open_source(args.source)
+    try:
+        frames = iter(source)
+        try:
+            _, first = next(frames)
+        except StopIteration:
+            raise InputError(f"{source.name}: no frames") from None
+        height, width = first.shape[:2]
+        if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
+            raise InputError(f"--box {format_box(box)} lies outside the {width}x{height} first frame of {source.name}")
+        model, tracker_cfg = _load(args)
+        tracker = Tracker(model, tracker_cfg, device=args.device if args.backend == "torch" else "cpu")
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        writer = None
+        if args.save_video:
+            writer = cv2.VideoWriter(str(args.out / VIDEO_FILE), cv2.VideoWriter_fourcc(*"mp4v"), source.fps,
+                                     (width, height))
+            if not writer.isOpened():
+                raise InputError(f"{args.out / VIDEO_FILE}: cannot open a video writer (mp4v)")
+        total = source.count if args.max_frames is None else min(source.count or args.max_frames, args.max_frames)
+        progress = tqdm(total=total, unit="frame", disable=args.no_progress, file=sys.stderr, dynamic_ncols=True)
+        count = 0
+        start = time.perf_counter()
+        with open(args.out / BOXES_FILE, "w") as boxes_file:
+            tracker.init(first, box)
+            boxes_file.write(format_box(box) + "\n")
+            boxes_file.flush()
+            if writer is not None:
+                writer.write(_draw(first, box, 0, 1.0))
+            count = 1
+            progress.update(1)
+            for index, frame in frames:
+                if args.max_frames is not None and count >= args.max_frames:
+                    break
+                result, score = tracker.track(frame)
+                boxes_file.write(format_box(result) + "\n")
+                boxes_file.flush()
+                if writer is not None:
+                    writer.write(_draw(frame, result, index, score))
+                count += 1
+                progress.update(1)
+        elapsed = time.perf_counter() - start
+        progress.close()
+        if writer is not None:
+            writer.release()
+    finally:
+        source.close()
+    fps = count / elapsed if elapsed > 0 else math.inf
+    print(f"tracked {count} frames of {source.name} in {elapsed:.2f} s: {fps:.1f} fps "
+          f"(incl. decoding); boxes in {args.out / BOXES_FILE}")
+    return 0

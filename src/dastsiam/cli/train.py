@@ -1,0 +1,92 @@
+"""``dastsiam train CONFIG.yaml [--data ...] [--resume] [--device ...]``: train a model from one YAML.
+
+Multi-GPU: ``torchrun --nproc_per_node N -m dastsiam.cli.main train CONFIG.yaml`` (same script, DDP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+from dastsiam.config import ConfigError, replace_path
+from dastsiam.training.config import DataSourceConfig, TrainConfig, load_train_config, validate
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model from a YAML config (CPU, one GPU, or torchrun DDP)",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  dastsiam train configs/smoke.yaml --data ../shared/data/train_extra/UAV123_10fps_half\n"
+               "  dastsiam train configs/dastsiam_r50.yaml --data got10k=/data/GOT-10k --data lasot=/data/LaSOT\n"
+               "  torchrun --nproc_per_node 4 -m dastsiam.cli.main train configs/dastsiam_r50.yaml --resume\n",
+    )
+    parser.add_argument("config", type=Path, help="experiment YAML (see configs/)")
+    parser.add_argument("--data", action="append", default=[], metavar="[KIND=]PATH",
+                        help="dataset root(s): PATH replaces the config's roots in order; KIND=PATH entries "
+                             "replace the config's dataset list")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt if it exists")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, auto (overrides runtime.device)")
+    parser.add_argument("--out-dir", type=Path, help="overrides runtime.out_dir")
+    parser.add_argument("--workers", type=int, help="DataLoader workers per process (overrides runtime.workers)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config value, e.g. --set optim.epochs=2 (VALUE is YAML)")
+    parser.set_defaults(func=run)
+
+
+def apply_data_arguments(cfg: TrainConfig, values: list[str]) -> TrainConfig:
+    if not values:
+        return cfg
+    from dastsiam.datasets import DATASET_KINDS
+
+    typed = [v.split("=", 1) for v in values if "=" in v and v.split("=", 1)[0] in DATASET_KINDS]
+    if typed:
+        if len(typed) != len(values):
+            raise ConfigError("--data: use either KIND=PATH for every entry or plain paths for every entry")
+        return dataclasses.replace(cfg, data=[DataSourceConfig(kind=k, root=Path(p)) for k, p in typed])
+    if len(values) != len(cfg.data):
+        raise ConfigError(f"--data: {len(values)} path(s) given but the config lists {len(cfg.data)} dataset(s); "
+                          f"give one path per dataset or KIND=PATH entries")
+    data = [dataclasses.replace(source, root=Path(v)) for source, v in zip(cfg.data, values)]
+    return dataclasses.replace(cfg, data=data)
+
+
+def build_config(args) -> TrainConfig:
+    cfg = load_train_config(args.config)
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            cfg = replace_path(cfg, key.strip(), yaml.safe_load(value))
+        except (ConfigError, yaml.YAMLError) as exc:
+            raise ConfigError(f"--set {item}: {exc}") from None
+    cfg = apply_data_arguments(cfg, args.data)
+    if args.device:
+        cfg = replace_path(cfg, "runtime.device", args.device)
+    if args.out_dir:
+        cfg = replace_path(cfg, "runtime.out_dir", str(args.out_dir))
+    if args.workers is not None:
+        cfg = replace_path(cfg, "runtime.workers", args.workers)
+    return validate(cfg, where=str(args.config))
+
+
+def run(args) -> int:
+    cfg = build_config(args)
+    from dastsiam.training.trainer import Trainer
+
+    trainer = Trainer(cfg, resume=args.resume)
+    result = trainer.fit()
+    if trainer.dist.is_main:
+        if result.interrupted:
+            print(f"dastsiam train: stopped at step {result.global_step} (epoch {trainer.epoch + 1}); "
+                  f"checkpoint {result.checkpoint}; continue with --resume")
+        else:
+            print(f"dastsiam train: finished {result.epoch} epochs, {result.global_step} steps; "
+                  f"model {result.exported}")
+    return 130 if result.interrupted else 0

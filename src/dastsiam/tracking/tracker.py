@@ -1,0 +1,266 @@
+"""The single-object tracker: ``Tracker.init(frame, box)`` then ``Tracker.track(frame) -> (box, score)``.
+
+Boxes are ``x, y, w, h`` floats, 0-based pixels (:mod:`dastsiam.boxes`). Frames are ``uint8`` BGR
+(grayscale and BGRA are converted, see :func:`dastsiam.tracking.video.to_bgr`).
+
+Template memory (paper Sec. 3.2): ``f_i`` (first frame's template) never changes; ``f_a`` (accumulated)
+starts as ``f_i``; when the model has ST and the gate confidence of a frame exceeds
+``TrackerConfig.update_threshold``, a new exemplar ``z`` is cropped at the new box, ``f_c = template(z)``,
+``f_z* = fuse(f_a, f_c, f_i)``, and ``f_a = f_z*`` is used to track the following frames.
+
+Two decoding modes, chosen by the model's output: box branch (``HeadOutput.loc``) with SiamRPN/NanoTrack
+post-processing, or SiamFC's scale pyramid when ``loc`` is ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from dastsiam.boxes import is_valid_box
+from dastsiam.errors import InputError
+from dastsiam.tracking import postprocess as pp
+from dastsiam.tracking.config import TrackerConfig
+from dastsiam.tracking.crop import context_size, get_subwindow
+from dastsiam.tracking.video import to_bgr
+
+__all__ = ["Tracker", "TrackResult", "area_preserving_box"]
+
+
+@dataclass
+class TrackResult:
+    """Details of the last :meth:`Tracker.track` call (for debugging and evaluation)."""
+
+    box: np.ndarray
+    score: float  # gate confidence at the chosen cell
+    updated: bool  # whether the template memory was updated on this frame
+    best_cell: tuple[int, int]  # (row, col) in the score map (SiamFC: in the upsampled response)
+
+
+def area_preserving_box(polygon) -> np.ndarray:
+    """VOT/pysot initialisation box of a rotated polygon ``x1, y1, ..., x4, y4``.
+
+    Centred on the polygon's mean point, with the aspect of the axis-aligned envelope scaled so that its area
+    equals the rotated rectangle's (pysot ``get_axis_aligned_bbox``). Returns ``x, y, w, h``.
+    """
+    p = np.asarray(polygon, dtype=np.float64).reshape(-1)
+    if p.size == 4:
+        return p.copy()
+    xs, ys = p[0::2], p[1::2]
+    cx, cy = xs.mean(), ys.mean()
+    x1, x2, y1, y2 = xs.min(), xs.max(), ys.min(), ys.max()
+    a1 = np.linalg.norm(p[0:2] - p[2:4]) * np.linalg.norm(p[2:4] - p[4:6])
+    a2 = (x2 - x1) * (y2 - y1)
+    s = math.sqrt(a1 / a2) if a2 > 0 else 1.0
+    w, h = s * (x2 - x1), s * (y2 - y1)
+    return np.array([cx - w / 2.0, cy - h / 2.0, w, h])
+
+
+def _numpy(t) -> np.ndarray | None:
+    if t is None:
+        return None
+    if isinstance(t, torch.Tensor):
+        return t.detach().float().cpu().numpy()
+    return np.asarray(t, dtype=np.float32)
+
+
+class Tracker:
+    """A Siamese tracker around ``model`` (a :class:`~dastsiam.models.SiameseModel`, or any object with the
+    same ``geometry``/``template``/``fuse``/``track``/``has_st`` members such as the onnxruntime back end)."""
+
+    def __init__(self, model, config: TrackerConfig | None = None, device: str | torch.device = "cpu"):
+        self.model = model
+        self.config = config or TrackerConfig()
+        self.device = torch.device(device)
+        self.geometry = model.geometry
+        self.has_st = bool(getattr(model, "has_st", False))
+        if isinstance(model, torch.nn.Module):
+            model.to(self.device).eval()
+        self.center = np.zeros(2)
+        self.size = np.zeros(2)
+        self.frame_size: tuple[int, int] | None = None  # (width, height)
+        self.frame_index = -1
+        self.f_i = self.f_a = self.f_z = None
+        self.last: TrackResult | None = None
+        self._window: np.ndarray | None = None
+        self._points = None
+
+    # ------------------------------------------------------------------ helpers
+    def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
+        batch = np.stack(crops, axis=0)
+        if self.config.swap_rb:
+            batch = batch[..., ::-1]
+        batch = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
+        return torch.from_numpy(batch).to(self.device)
+
+    def _frame(self, frame, initialising: bool) -> np.ndarray:
+        self.frame_index = 0 if initialising else self.frame_index + 1
+        image = to_bgr(frame, f"frame {self.frame_index}")
+        height, width = image.shape[:2]
+        if initialising:
+            self.frame_size = (width, height)
+        elif (width, height) != self.frame_size:
+            raise InputError(f"frame {self.frame_index}: size {width}x{height} differs from the first frame's "
+                             f"{self.frame_size[0]}x{self.frame_size[1]}")
+        return image
+
+    def _exemplar(self, image: np.ndarray) -> torch.Tensor:
+        s_z = context_size(self.size[0], self.size[1], self.config.context_amount)
+        crop, _ = get_subwindow(image, self.center, s_z, self.geometry.exemplar_size, rounding=self.config.rounding)
+        return self._tensor([crop])
+
+    # ------------------------------------------------------------------ public API
+    @torch.no_grad()
+    def init(self, frame, box) -> None:
+        """Start tracking the target ``box`` (``x, y, w, h``) in ``frame``.
+
+        Raises :class:`InputError` for a box with a non-finite or non-positive size, or one lying entirely
+        outside the frame (a box partly outside is fine: the crop is padded).
+        """
+        image = self._frame(frame, initialising=True)
+        box = np.asarray(box, dtype=np.float64).reshape(-1)
+        if box.shape != (4,) or not is_valid_box(box):
+            raise InputError(f"initial box {box.tolist()}: needs 4 finite numbers x,y,w,h with w > 0 and h > 0")
+        width, height = self.frame_size
+        if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
+            raise InputError(f"initial box {box.tolist()} lies outside the {width}x{height} frame")
+        self.center = np.array([box[0] + box[2] / 2.0, box[1] + box[3] / 2.0])
+        self.size = np.array([box[2], box[3]])
+        self.f_i = self.model.template(self._exemplar(image))
+        self.f_a = self.f_i
+        self.f_z = self.f_i
+        self._window = None
+        self.last = TrackResult(box.copy(), 1.0, False, (-1, -1))
+
+    @torch.no_grad()
+    def track(self, frame) -> tuple[np.ndarray, float]:
+        """The target's box in ``frame`` and the tracker's confidence in it (gate confidence, 0..1)."""
+        if self.f_z is None:
+            raise RuntimeError("Tracker.track() called before Tracker.init()")
+        image = self._frame(frame, initialising=False)
+        if self._siamfc:
+            box, score, cell = self._track_siamfc(image)
+        else:
+            box, score, cell = self._track_box_branch(image)
+        updated = self._maybe_update_template(image, score)
+        self.last = TrackResult(box, score, updated, cell)
+        return box, score
+
+    # ------------------------------------------------------------------ template memory
+    def _maybe_update_template(self, image: np.ndarray, confidence: float) -> bool:
+        cfg = self.config
+        if not self.has_st or self.frame_index % cfg.update_interval != 0:
+            return False
+        if not (confidence > cfg.update_threshold):
+            return False
+        f_c = self.model.template(self._exemplar(image))
+        self.f_z = self.model.fuse(self.f_a, f_c, self.f_i)
+        self.f_a = self.f_z
+        return True
+
+    # ------------------------------------------------------------------ SiamRPN / NanoTrack decoding
+    _siamfc = False  # set on the first frame whose HeadOutput has no box branch
+
+    def _search(self, image: np.ndarray, scales=(1.0,)):
+        cfg, geo = self.config, self.geometry
+        truncate = cfg.rounding == "opencv"
+        s_z = context_size(self.size[0], self.size[1], cfg.context_amount, truncate_sum=truncate)
+        ratio = cfg.search_ratio if cfg.search_ratio is not None else geo.instance_size / geo.exemplar_size
+        s_x = s_z * ratio
+        crops = [get_subwindow(image, self.center, s_x * f, geo.instance_size, rounding=cfg.rounding)[0]
+                 for f in scales]
+        x = self._tensor(crops)
+        f_z = self.f_z
+        if len(crops) > 1:
+            f_z = f_z.expand(len(crops), *f_z.shape[1:]) if isinstance(f_z, torch.Tensor) else np.repeat(f_z, len(crops), 0)
+        return self.model.track(x, f_z), s_z, s_x
+
+    def _track_box_branch(self, image: np.ndarray):
+        cfg, geo = self.config, self.geometry
+        out, s_z, _ = self._search(image)
+        if out.loc is None:  # SiamFC-style model: switch mode for good
+            self._siamfc = True
+            return self._track_siamfc(image)
+        cls = _numpy(out.cls)[0]
+        loc = _numpy(out.loc)[0]
+        conf = _numpy(out.conf)[0] if out.conf is not None else None
+        size = cls.shape[-1]
+        if self._window is None or self._window.shape[0] != size:
+            self._window = pp.cosine_window(size, cfg.window)
+            self._points = pp.cell_points(geo, cfg.grid, size)
+        xs, ys = self._points
+        score = pp.score_map(cls, conf, cfg.gate_confidence, cfg.confidence_weight)
+        pred_cx, pred_cy, pred_w, pred_h = pp.decode_ltrb(loc, xs, ys)
+
+        scale_z = geo.exemplar_size / s_z
+        ref_w, ref_h = self.size * scale_z
+        ref_size = None
+        if cfg.scale_penalty_reference == "position":
+            ref_size = float(pp.size_measure(self.center[0], self.center[1]))
+        penalty = pp.scale_aspect_penalty(pred_w, pred_h, ref_w, ref_h, cfg.penalty_k, ref_size)
+        pscore = pp.apply_window(penalty * score, self._window, cfg.window_influence)
+        row, col = np.unravel_index(int(np.argmax(pscore)), pscore.shape)
+
+        best_score = float(np.nan_to_num(score[row, col], nan=0.0))
+        if not np.all(np.isfinite([pred_cx[row, col], pred_cy[row, col], pred_w[row, col], pred_h[row, col]])):
+            box = self._clip_and_store(self.center, self.size)  # head gave garbage: keep the last state
+            return box, 0.0, (int(row), int(col))
+        lr = float(penalty[row, col]) * best_score * cfg.lr
+        center = self.center + np.array([pred_cx[row, col], pred_cy[row, col]]) / scale_z
+        new_size = (1.0 - lr) * self.size + lr * np.array([pred_w[row, col], pred_h[row, col]]) / scale_z
+        box = self._clip_and_store(center, new_size)
+        return box, best_score, (int(row), int(col))
+
+    def _clip_and_store(self, center: np.ndarray, size: np.ndarray) -> np.ndarray:
+        width, height = self.frame_size
+        min_size = self.config.min_size
+        cx = min(max(float(center[0]), 0.0), float(width))
+        cy = min(max(float(center[1]), 0.0), float(height))
+        w = min(max(float(size[0]), min_size), max(float(width), min_size))
+        h = min(max(float(size[1]), min_size), max(float(height), min_size))
+        self.center = np.array([cx, cy])
+        self.size = np.array([w, h])
+        return np.array([cx - w / 2.0, cy - h / 2.0, w, h])
+
+    # ------------------------------------------------------------------ SiamFC scale pyramid
+    def _track_siamfc(self, image: np.ndarray):
+        """SiamFC (Bertinetto et al. 2016) decoding: 3-scale search, x16 bicubic upsampling, cosine window."""
+        cfg, geo = self.config, self.geometry
+        half = cfg.scale_num // 2
+        factors = cfg.scale_step ** np.linspace(-half, half, cfg.scale_num)
+        out, _, s_x = self._search(image, scales=tuple(factors))
+        responses = _numpy(out.cls)[:, -1]  # (n, S, S) target logits (last channel for 2-way heads)
+        size = responses.shape[-1]
+        up = cfg.response_upsample * size
+        upsampled = np.stack([cv2.resize(r.astype(np.float32), (up, up), interpolation=cv2.INTER_CUBIC)
+                              for r in responses]).astype(np.float64)
+        upsampled = np.nan_to_num(upsampled, nan=-np.inf)
+        peaks = upsampled.reshape(len(factors), -1).max(axis=1)
+        peaks[:half] *= np.where(peaks[:half] > 0, cfg.scale_penalty, 1.0 / cfg.scale_penalty)
+        peaks[half + 1:] *= np.where(peaks[half + 1:] > 0, cfg.scale_penalty, 1.0 / cfg.scale_penalty)
+        scale_id = int(np.argmax(peaks))
+        raw = upsampled[scale_id]
+        if self._window is None or self._window.shape[0] != up:
+            window = pp.cosine_window(up)
+            self._window = window / window.sum()
+        response = raw - raw[np.isfinite(raw)].min() if np.isfinite(raw).any() else np.zeros_like(raw)
+        response = np.nan_to_num(response, neginf=0.0)
+        response /= response.sum() + 1e-16
+        response = (1.0 - cfg.siamfc_window_influence) * response + cfg.siamfc_window_influence * self._window
+        row, col = np.unravel_index(int(np.argmax(response)), response.shape)
+        # upsampled pixel -> fractional cell (cv2.resize maps pixel centres) -> crop pixel relative to the centre
+        if size == geo.score_size:
+            offset = geo.offset
+        else:
+            offset = geo.instance_size / 2.0 - (size - 1) / 2.0 * geo.stride
+        frac = (np.array([col, row], dtype=np.float64) + 0.5) / cfg.response_upsample - 0.5
+        disp_crop = offset + frac * geo.stride - geo.instance_size / 2.0
+        disp_image = disp_crop * s_x * factors[scale_id] / geo.instance_size
+        scale = (1.0 - cfg.scale_lr) + cfg.scale_lr * factors[scale_id]
+        score = float(pp.sigmoid(raw[row, col])) if np.isfinite(raw[row, col]) else 0.0
+        box = self._clip_and_store(self.center + disp_image, self.size * scale)
+        return box, score, (int(row), int(col))

@@ -1,0 +1,120 @@
+"""Frame sources for the tracker: a video file, a folder of images, or a camera index.
+
+Every frame comes out as ``uint8 (H, W, 3)`` BGR (OpenCV order). Grayscale frames (``(H, W)`` or
+``(H, W, 1)``) and 4-channel BGRA frames are converted to BGR; any other shape or dtype is an
+:class:`~dastsiam.errors.InputError` naming the frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from dastsiam.errors import InputError
+
+__all__ = ["IMAGE_SUFFIXES", "to_bgr", "FrameSource", "open_source", "list_frames"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def to_bgr(frame, where: str = "frame") -> np.ndarray:
+    """``frame`` as ``uint8 (H, W, 3)`` BGR; grayscale and BGRA are converted, anything else is an error."""
+    if not isinstance(frame, np.ndarray):
+        raise InputError(f"{where}: expected an image array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise InputError(f"{where}: expected 8-bit pixels (uint8), got {frame.dtype}")
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        frame = frame[:, :, 0]
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return frame
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    raise InputError(f"{where}: unsupported image shape {frame.shape} (need H x W gray, H x W x 3 BGR or H x W x 4 BGRA)")
+
+
+def list_frames(folder: Path) -> list[Path]:
+    """Image files of ``folder`` in name order (an OTB-style ``img/`` sub-folder is used when present)."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        for sub in ("img", "color"):
+            if (folder / sub).is_dir():
+                return list_frames(folder / sub)
+    return files
+
+
+class FrameSource:
+    """Iterate ``(index, frame)`` pairs; ``len()`` is the frame count when known (``None`` for cameras)."""
+
+    def __init__(self, source: str | int | Path):
+        self.source = source
+        self.files: list[Path] | None = None
+        self.capture: cv2.VideoCapture | None = None
+        self.fps: float = 30.0
+        self.count: int | None = None
+        text = str(source)
+        if isinstance(source, int) or (isinstance(source, str) and text.isdigit() and not Path(text).exists()):
+            self.name = f"camera {int(text)}"
+            self.capture = cv2.VideoCapture(int(text))
+            if not self.capture.isOpened():
+                raise InputError(f"camera {int(text)}: cannot be opened")
+            return
+        path = Path(text)
+        self.name = str(path)
+        if not path.exists():
+            raise InputError(f"{path}: no such video file or frame folder")
+        if path.is_dir():
+            self.files = list_frames(path)
+            if not self.files:
+                raise InputError(f"{path}: folder holds no image files ({', '.join(IMAGE_SUFFIXES)})")
+            self.count = len(self.files)
+            return
+        self.capture = cv2.VideoCapture(str(path))
+        if not self.capture.isOpened():
+            raise InputError(f"{path}: not a readable video file")
+        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        if fps and np.isfinite(fps) and fps > 0:
+            self.fps = float(fps)
+        frames = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.count = frames if frames > 0 else None
+
+    def __len__(self) -> int:
+        return self.count or 0
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        if self.files is not None:
+            for index, file in enumerate(self.files):
+                image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
+                if image is None:
+                    raise InputError(f"{file}: unreadable image (frame {index})")
+                yield index, to_bgr(image, f"{file} (frame {index})")
+            return
+        assert self.capture is not None
+        index = 0
+        while True:
+            ok, image = self.capture.read()
+            if not ok or image is None:
+                if index == 0:
+                    raise InputError(f"{self.name}: no frame could be decoded")
+                break
+            yield index, to_bgr(image, f"{self.name} frame {index}")
+            index += 1
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+
+    def __enter__(self) -> "FrameSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_source(source: str | int | Path) -> FrameSource:
+    """A :class:`FrameSource` for a video file path, a frame folder, or a camera index (``0`` or ``"0"``)."""
+    return FrameSource(source)

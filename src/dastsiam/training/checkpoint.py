@@ -1,0 +1,54 @@
+"""Training checkpoints: plain tensors and Python values only, so they load with ``weights_only=True``.
+
+Keys: ``model`` (state dict), ``config`` (the resolved :class:`TrainConfig` as a dict; its ``model`` entry is
+what :func:`dastsiam.models.registry.load_model` reads), ``optimizer``, ``scaler``, ``epoch`` and
+``step_in_epoch`` (where training resumes), ``global_step``, ``rng`` (torch CPU / CUDA generator states as
+uint8 tensors) and ``history`` (per-step total loss so far).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from dastsiam.errors import InputError
+
+LAST = "last.pt"
+
+
+def rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = [s for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(state: dict, path: str | Path) -> None:
+    """``torch.save`` to a temporary file, then an atomic rename: a crash never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{path}: checkpoint not found") from None
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable checkpoint ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+    missing = [k for k in ("model", "config", "optimizer", "epoch", "global_step") if k not in state]
+    if missing:
+        raise InputError(f"{path}: not a dastsiam training checkpoint (missing {', '.join(missing)})")
+    return state

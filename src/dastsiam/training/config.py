@@ -1,0 +1,169 @@
+"""Typed training configuration (one YAML per experiment, loaded strictly with :func:`load_train_config`).
+
+Every switch that fills a gap in the paper is documented in ``docs/training.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+from dastsiam.config import ConfigError, load_yaml
+from dastsiam.models.config import ModelConfig
+
+
+@dataclass
+class DataSourceConfig:
+    """One training dataset in its native layout, read with :func:`dastsiam.datasets.load_dataset`."""
+
+    kind: Literal["got10k", "lasot", "imagenet_vid", "custom", "otb", "uav123", "vot2018"]
+    root: Path
+    split: Optional[str] = None
+    names: Optional[list[str]] = None  # restrict to these sequences
+    weight: float = 1.0  # relative share of the samples drawn from this dataset
+    num_samples: Optional[int] = None  # absolute samples per epoch from it (overrides weight)
+
+
+@dataclass
+class SamplingConfig:
+    mode: Literal["triplet", "pair"] = "triplet"  # triplet: the paper's T_i/T_a/T_c; pair: classic baselines
+    window: int = 50  # frames in the window that T_i, T_a, T_c and the search frame are drawn from
+    pair_gap: int = 100  # pair mode: max frame distance between template and search frame (pysot)
+    negative_prob: float = 0.0  # share of pairs whose search crop comes from another sequence
+    min_target_size: float = 4.0  # frames whose box side is below this (pixels) are skipped
+    max_aspect_ratio: float = 10.0  # frames with a more extreme box aspect are skipped
+    min_valid_frames: int = 2  # sequences with fewer usable frames are skipped
+    # T_a / T_c mimic the tracker's own (imperfect) crops: their box is jittered before cropping
+    template_noise_shift: float = 0.1  # centre shift, uniform in +-this * box side
+    template_noise_scale: float = 0.1  # size change, exp(uniform(+-this))
+    reseed_each_epoch: bool = True  # False repeats the same samples every epoch (overfitting smoke tests)
+
+
+@dataclass
+class CropAugConfig:
+    shift: float = 0.0  # max shift of the crop, pixels of the output crop
+    scale: float = 0.0  # max relative scale change
+    blur: float = 0.0  # probability of a Gaussian blur
+    flip: float = 0.0  # probability of a horizontal flip
+    colour: float = 1.0  # probability of colour jitter (per-channel gain and brightness)
+    gray: float = 0.0  # probability of turning the crop grey
+
+
+@dataclass
+class AugmentationConfig:
+    context_amount: float = 0.5  # template side = sqrt((w + c(w+h)) (h + c(w+h))) (SiamFC)
+    colour_strength: float = 0.1  # std of the per-channel gain / brightness jitter
+    template: CropAugConfig = field(default_factory=lambda: CropAugConfig(shift=4.0, scale=0.05))
+    search: CropAugConfig = field(default_factory=lambda: CropAugConfig(shift=64.0, scale=0.18, blur=0.2))
+
+
+@dataclass
+class LabelConfig:
+    # centre: eq. 6 -- cells whose crop point lies within `radius` strides of the target centre are positive;
+    # ellipse: inside an ellipse with half-axes `ellipse_scale` * (w/2, h/2) is positive;
+    # iou: IoU of a target-sized box placed on the cell with the target (the ablation).
+    rule: Literal["centre", "ellipse", "iou"] = "centre"
+    radius: float = 2.0  # centre rule, in strides
+    ignore_radius: float = 0.0  # centre rule: cells between radius and this are ignored (0 = none)
+    ellipse_scale: float = 0.5
+    iou_positive: float = 0.6
+    iou_negative: float = 0.3
+    # which cells get the regression loss: positives, or every cell whose point is inside the box
+    reg_cells: Literal["positive", "inside_box"] = "positive"
+
+
+@dataclass
+class LossConfig:
+    cls1_weight: float = 1.0  # lambda: L_cls = lambda * L_cls1 + L_cls2
+    cls_weight: float = 1.0  # lambda1: L_total = lambda1 * L_cls + L_reg
+    reg_weight: float = 1.0
+    positive_share: float = 0.5  # CE / logistic: positives and negatives averaged separately, then mixed
+    reg_scale: float = 64.0  # ltrb distances are divided by this (pixels) before the smooth-L1
+    smooth_l1_beta: float = 0.11
+    conf_target: Literal["centerness", "iou"] = "centerness"
+    conf_cells: Literal["positive", "all"] = "positive"
+
+
+@dataclass
+class OptimConfig:
+    lr_start: float = 0.005
+    lr_end: float = 0.0005
+    warmup_epochs: int = 0  # linear warm-up from lr_warmup to lr_start before the log decay
+    lr_warmup: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 0.0001
+    epochs: int = 50
+    samples_per_epoch: int = 600000  # per epoch, all processes together
+    batch_size: int = 12  # per process
+    freeze_backbone_epochs: int = 10
+    backbone_lr_scale: float = 0.1  # backbone lr relative to the rest once unfrozen (pysot)
+    frozen: list[str] = field(default_factory=list)  # parameter-name prefixes that are never trained
+    grad_clip: float = 10.0  # max gradient norm (0 = off)
+
+
+@dataclass
+class InitConfig:
+    # a built-in model name (e.g. "nano") or a .safetensors / checkpoint path whose weights initialise the model
+    weights: Optional[str] = None
+    strict: bool = False  # False: keys the source lacks (e.g. new ST / DA modules) keep their fresh init
+
+
+@dataclass
+class RuntimeConfig:
+    device: str = "auto"  # auto = cuda if available, else cpu
+    workers: int = 4  # DataLoader worker processes per training process
+    amp: bool = True  # mixed precision on CUDA (ignored on CPU)
+    amp_dtype: Literal["float16", "bfloat16"] = "bfloat16"
+    seed: int = 0
+    out_dir: Path = Path("runs/experiment")
+    log_every: int = 20  # steps between TensorBoard scalars
+    checkpoint_keep: int = 2  # numbered epoch checkpoints kept beside last.pt (0 = only last.pt)
+    progress: bool = True  # tqdm bar (rank 0 only)
+    tensorboard: bool = True  # scalars under out_dir/tensorboard (rank 0 only)
+    threads: int = 0  # torch intra-op threads per process (0 = torch's default)
+    max_steps: int = 0  # stop after this many optimiser steps in total (0 = run all epochs); smoke runs
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig
+    data: list[DataSourceConfig]
+    name: str = "experiment"
+    init: InitConfig = field(default_factory=InitConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    labels: LabelConfig = field(default_factory=LabelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+
+def validate(cfg: TrainConfig, where: str = "config") -> TrainConfig:
+    """Range checks the type system cannot express; raises :class:`ConfigError` naming the key."""
+    checks = [
+        (len(cfg.data) > 0, "data", "at least one dataset is needed"),
+        (cfg.optim.epochs >= 1, "optim.epochs", "must be >= 1"),
+        (cfg.optim.batch_size >= 1, "optim.batch_size", "must be >= 1"),
+        (cfg.optim.samples_per_epoch >= 1, "optim.samples_per_epoch", "must be >= 1"),
+        (0 < cfg.optim.lr_end <= cfg.optim.lr_start, "optim.lr_end", "must be in (0, lr_start]"),
+        (0 <= cfg.optim.freeze_backbone_epochs <= cfg.optim.epochs, "optim.freeze_backbone_epochs",
+         "must be in [0, epochs]"),
+        (cfg.sampling.window >= 2, "sampling.window", "must be >= 2 (T_a and T_c are consecutive frames)"),
+        (0 <= cfg.sampling.negative_prob <= 1, "sampling.negative_prob", "must be in [0, 1]"),
+        (cfg.labels.radius > 0, "labels.radius", "must be > 0"),
+        (cfg.labels.iou_negative <= cfg.labels.iou_positive, "labels.iou_negative", "must be <= iou_positive"),
+        (cfg.runtime.workers >= 0, "runtime.workers", "must be >= 0"),
+        (cfg.loss.reg_scale > 0, "loss.reg_scale", "must be > 0"),
+    ]
+    for i, source in enumerate(cfg.data):
+        checks.append((source.weight > 0, f"data[{i}].weight", "must be > 0"))
+    for ok, key, message in checks:
+        if not ok:
+            raise ConfigError(f"{where}: {key}: {message}")
+    return cfg
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Load, type-check and range-check a training YAML."""
+    return validate(load_yaml(TrainConfig, path), where=str(path))

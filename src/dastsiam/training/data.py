@@ -1,0 +1,191 @@
+"""The training data pipeline: datasets in their native layouts -> augmented crops + targets, in DataLoader
+worker processes.
+
+A sample is a pure function of ``(seed, global index)`` (its own ``numpy`` generator), so the samples do not
+depend on the number of workers or processes, and a resumed run sees exactly the samples it would have seen.
+:class:`EpochSampler` hands out the global indices of one epoch, sharded across DDP ranks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from dastsiam.config import ConfigError
+from dastsiam.errors import DastsiamError, InputError
+from dastsiam.models.geometry import OutputGeometry
+from dastsiam.sequence import Sequence
+from dastsiam.training.augment import augmented_crop, context_side, jitter_box
+from dastsiam.training.config import DataSourceConfig, TrainConfig
+from dastsiam.training.labels import assign_targets
+from dastsiam.training.sampling import sample_pair, sample_triplet, usable_frames
+
+
+@dataclass
+class TrackSource:
+    """The usable part of one sequence, in a compact, picklable form (sent to every worker)."""
+
+    name: str
+    frames: np.ndarray  # (N,) str paths
+    boxes: np.ndarray  # (N, 4) float64
+    usable: np.ndarray  # sorted usable frame indices
+
+
+def load_sources(cfg: TrainConfig) -> list[list[TrackSource]]:
+    """Read every configured dataset with :func:`dastsiam.datasets.load_dataset` and keep the sequences with
+    enough usable frames. Raises :class:`InputError` naming the dataset when nothing usable is left."""
+    from dastsiam.datasets import load_dataset
+
+    out = []
+    for i, source in enumerate(cfg.data):
+        if not source.root.exists():
+            raise InputError(f"data[{i}] ({source.kind}): dataset folder {source.root} does not exist")
+        try:
+            sequences = load_dataset(source.kind, source.root, split=source.split, names=source.names)
+        except (DastsiamError, ConfigError):
+            raise
+        except (OSError, ValueError) as exc:
+            raise InputError(f"data[{i}] ({source.kind}) {source.root}: {exc}") from None
+        tracks = sources_from_sequences(sequences, cfg)
+        if not tracks:
+            raise InputError(
+                f"data[{i}] ({source.kind}) {source.root}: no sequence with at least "
+                f"{cfg.sampling.min_valid_frames} usable frames ({len(sequences)} sequences read)"
+            )
+        out.append(tracks)
+    return out
+
+
+def sources_from_sequences(sequences: list[Sequence], cfg: TrainConfig) -> list[TrackSource]:
+    tracks = []
+    for seq in sequences:
+        usable = usable_frames(seq, cfg.sampling.min_target_size, cfg.sampling.max_aspect_ratio)
+        if len(usable) >= max(cfg.sampling.min_valid_frames, 2 if cfg.sampling.mode == "triplet" else 1):
+            tracks.append(TrackSource(seq.name, np.array([str(f) for f in seq.frames]), seq.ground_truth, usable))
+    return tracks
+
+
+def dataset_shares(sources: list[DataSourceConfig], total: int) -> np.ndarray:
+    """Probability of drawing from each dataset: ``num_samples`` where given, the rest split by ``weight``."""
+    fixed = np.array([s.num_samples or 0 for s in sources], dtype=np.float64)
+    free = np.array([s.weight if s.num_samples is None else 0.0 for s in sources], dtype=np.float64)
+    remaining = max(total - fixed.sum(), 0.0)
+    counts = fixed + (free / free.sum() * remaining if free.sum() > 0 else 0.0)
+    if counts.sum() <= 0:
+        counts = np.ones(len(sources))
+    return counts / counts.sum()
+
+
+class TrainingSet(Dataset):
+    """Index -> one training sample (a dict of tensors), deterministic in ``(seed, index)``.
+
+    Keys: ``z_i`` (and ``z_a``, ``z_c`` in triplet mode) ``(3, E, E)`` and ``x`` ``(3, I, I)`` uint8 BGR crops;
+    ``cls`` ``(S, S)``, ``reg`` ``(4, S, S)``, ``reg_weight`` and ``centerness`` ``(S, S)`` float32 targets;
+    ``box`` ``(4,)`` the target in search-crop pixels (NaN for a negative pair).
+    """
+
+    def __init__(self, sources: list[list[TrackSource]], shares: np.ndarray, geometry: OutputGeometry,
+                 cfg: TrainConfig, length: int):
+        self.sources = sources
+        self.shares = np.asarray(shares, dtype=np.float64)
+        self.geometry = geometry
+        self.cfg = cfg
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def _pick_track(self, rng: np.random.Generator) -> TrackSource:
+        dataset = self.sources[int(rng.choice(len(self.sources), p=self.shares))]
+        return dataset[int(rng.integers(len(dataset)))]
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        cfg, aug, geo = self.cfg, self.cfg.augmentation, self.geometry
+        rng = np.random.default_rng([cfg.runtime.seed, int(index)])
+        track = self._pick_track(rng)
+        if cfg.sampling.mode == "triplet":
+            choice = sample_triplet(track.usable, cfg.sampling.window, rng)
+        else:
+            choice = sample_pair(track.usable, cfg.sampling.pair_gap, rng)
+
+        sample = {}
+
+        def template(frame: int, noisy: bool) -> torch.Tensor:
+            box = track.boxes[frame]
+            if noisy:
+                box = jitter_box(box, cfg.sampling.template_noise_shift, cfg.sampling.template_noise_scale, rng)
+            side = context_side(box, aug.context_amount)
+            crop, _ = augmented_crop(track.frames[frame], box, side, geo.exemplar_size, aug.template,
+                                     aug.colour_strength, rng)
+            return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
+
+        sample["z_i"] = template(choice.initial, noisy=False)
+        if choice.accumulated is not None:
+            sample["z_a"] = template(choice.accumulated, noisy=True)
+            sample["z_c"] = template(choice.current, noisy=True)
+
+        search_track, search_frame, negative = track, choice.search, False
+        if cfg.sampling.negative_prob > 0 and rng.random() < cfg.sampling.negative_prob:
+            other = self._pick_track(rng)
+            if other is not track:
+                search_track, search_frame, negative = other, int(rng.choice(other.usable)), True
+        box = search_track.boxes[search_frame]
+        # the search crop keeps the template's scale: side_x = side_z * I / E (SiamFC)
+        side = context_side(box, aug.context_amount) * geo.instance_size / geo.exemplar_size
+        crop, box_in_crop = augmented_crop(search_track.frames[search_frame], box, side, geo.instance_size,
+                                           aug.search, aug.colour_strength, rng)
+        sample["x"] = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
+        targets = assign_targets(None if negative else box_in_crop, geo, cfg.labels)
+        sample["cls"] = torch.from_numpy(targets.cls)
+        sample["reg"] = torch.from_numpy(targets.reg)
+        sample["reg_weight"] = torch.from_numpy(targets.reg_weight)
+        sample["centerness"] = torch.from_numpy(targets.centerness)
+        sample["box"] = torch.from_numpy(
+            np.full(4, np.nan, np.float32) if negative else box_in_crop.astype(np.float32))
+        return sample
+
+
+class EpochSampler(Sampler[int]):
+    """Global sample indices of one epoch for one rank: ``steps * batch_size`` of them, starting after
+    ``skip_steps`` already-trained steps (resuming mid-epoch). Rank ``r`` of ``W`` takes every ``W``-th index."""
+
+    def __init__(self, epoch: int, steps: int, batch_size: int, samples_per_epoch: int, rank: int = 0,
+                 world_size: int = 1, skip_steps: int = 0, reseed_each_epoch: bool = True):
+        base = epoch * samples_per_epoch if reseed_each_epoch else 0
+        positions = np.arange(skip_steps * batch_size, steps * batch_size)
+        self.indices = (base + rank + world_size * positions).tolist()
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def steps_per_epoch(cfg: TrainConfig, world_size: int) -> int:
+    return max(cfg.optim.samples_per_epoch // (cfg.optim.batch_size * world_size), 1)
+
+
+def make_loader(dataset: TrainingSet, sampler: EpochSampler, cfg: TrainConfig, pin_memory: bool) -> DataLoader:
+    workers = cfg.runtime.workers
+    return DataLoader(
+        dataset,
+        batch_size=cfg.optim.batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        drop_last=False,
+        persistent_workers=False,
+        prefetch_factor=4 if workers > 0 else None,
+        worker_init_fn=_worker_init,
+    )
+
+
+def _worker_init(_worker_id: int) -> None:
+    # OpenCV's own threads would fight the worker processes for the same cores
+    import cv2
+
+    cv2.setNumThreads(1)

@@ -1,0 +1,97 @@
+"""Training losses (paper Sec. 3.4): ``L_cls = lambda * L_cls1 + L_cls2`` and ``L_total = lambda1 * L_cls + L_reg``.
+
+* ``L_cls1``: 2-way cross-entropy on the classification map, positives and negatives averaged separately
+  (SiamRPN++'s ``select_cross_entropy_loss``) so the few positive cells are not drowned by the negatives.
+* ``L_cls2``: binary cross-entropy of the confidence branch against FCOS centerness (or the IoU of the
+  predicted box, ``loss.conf_target``).
+* ``L_reg``: smooth-L1 on the left/top/right/bottom distances, over the regression cells.
+* SiamFC (one response channel, no box branch): the balanced logistic loss of SiamFC replaces ``L_cls1``.
+
+Terms with nothing to average over return ``0 * (sum of the prediction)`` so every parameter stays in the
+autograd graph (DistributedDataParallel needs each replica to produce the same set of gradients).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from dastsiam.models.base import HeadOutput
+from dastsiam.training.config import LossConfig
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+    count = mask.sum()
+    if count == 0:
+        return anchor.sum() * 0.0
+    return (values * mask).sum() / count
+
+
+def cross_entropy_loss(logits: torch.Tensor, labels: torch.Tensor, positive_share: float = 0.5) -> torch.Tensor:
+    """2-way CE; ``logits (B, 2, S, S)`` (channel 1 = target), ``labels (B, S, S)`` in {1, 0, -1}."""
+    log_p = F.log_softmax(logits.float(), dim=1)
+    pos = (labels == 1).float()
+    neg = (labels == 0).float()
+    return positive_share * _masked_mean(-log_p[:, 1], pos, logits) + (1 - positive_share) * _masked_mean(
+        -log_p[:, 0], neg, logits
+    )
+
+
+def logistic_loss(logits: torch.Tensor, labels: torch.Tensor, positive_share: float = 0.5) -> torch.Tensor:
+    """SiamFC's balanced logistic loss; ``logits (B, 1, S, S)``, ``labels (B, S, S)`` in {1, 0, -1}."""
+    logits = logits.float()[:, 0]
+    pos = (labels == 1).float()
+    neg = (labels == 0).float()
+    # log(1 + exp(-v)) for positives, log(1 + exp(v)) for negatives
+    return positive_share * _masked_mean(F.softplus(-logits), pos, logits) + (1 - positive_share) * _masked_mean(
+        F.softplus(logits), neg, logits
+    )
+
+
+def regression_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, scale: float = 64.0,
+                    beta: float = 0.11) -> torch.Tensor:
+    """Smooth-L1 on ``ltrb / scale`` summed over the 4 sides, averaged over cells with ``weight`` 1."""
+    per_side = F.smooth_l1_loss(pred.float() / scale, target.float() / scale, reduction="none", beta=beta)
+    return _masked_mean(per_side.sum(dim=1), weight.float(), pred)
+
+
+def ltrb_iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """IoU of boxes given as ltrb distances from the same point: ``(B, 4, S, S) -> (B, S, S)``."""
+    pred = pred.float().clamp(min=0)
+    target = target.float().clamp(min=0)
+    inter_w = torch.minimum(pred[:, 0], target[:, 0]) + torch.minimum(pred[:, 2], target[:, 2])
+    inter_h = torch.minimum(pred[:, 1], target[:, 1]) + torch.minimum(pred[:, 3], target[:, 3])
+    inter = inter_w.clamp(min=0) * inter_h.clamp(min=0)
+    area_p = (pred[:, 0] + pred[:, 2]) * (pred[:, 1] + pred[:, 3])
+    area_t = (target[:, 0] + target[:, 2]) * (target[:, 1] + target[:, 3])
+    return inter / (area_p + area_t - inter).clamp(min=1e-6)
+
+
+def confidence_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """BCE of ``logits (B, 1, S, S)`` against ``target (B, S, S)`` in [0, 1], averaged over ``mask``."""
+    bce = F.binary_cross_entropy_with_logits(logits.float()[:, 0], target.float(), reduction="none")
+    return _masked_mean(bce, mask.float(), logits)
+
+
+def compute_loss(output: HeadOutput, batch: dict[str, torch.Tensor], cfg: LossConfig) -> dict[str, torch.Tensor]:
+    """All loss terms for a batch with keys ``cls``, ``reg``, ``reg_weight``, ``centerness`` (see labels.py)."""
+    labels = batch["cls"]
+    if output.cls.shape[1] == 1:  # SiamFC
+        cls1 = logistic_loss(output.cls, labels, cfg.positive_share)
+    else:
+        cls1 = cross_entropy_loss(output.cls, labels, cfg.positive_share)
+    zero = output.cls.sum() * 0.0
+    reg = zero
+    if output.loc is not None:
+        reg = regression_loss(output.loc, batch["reg"], batch["reg_weight"], cfg.reg_scale, cfg.smooth_l1_beta)
+    cls2 = zero
+    if output.conf is not None:
+        if cfg.conf_target == "iou" and output.loc is not None:
+            target = ltrb_iou(output.loc.detach(), batch["reg"]) * (batch["centerness"] > 0)
+        else:
+            target = batch["centerness"]
+        mask = batch["reg_weight"] if cfg.conf_cells == "positive" else (labels != -1).float()
+        cls2 = confidence_loss(output.conf, target, mask)
+    cls = cfg.cls1_weight * cls1 + cls2
+    total = cfg.cls_weight * cls + cfg.reg_weight * reg
+    return {"total": total, "cls": cls, "cls1": cls1, "cls2": cls2, "reg": reg}

@@ -1,0 +1,68 @@
+"""Which frames a training sample is made of (frame indices only; no pixels here).
+
+* :func:`usable_frames`: frames whose target is present, not tiny and not absurdly elongated.
+* :func:`sample_triplet`: the paper's triplet -- the initial template ``T_i`` from a ``window``-frame window,
+  the accumulated and current templates ``T_a``, ``T_c`` two consecutive usable frames of that window, and the
+  search frame from the same window.
+* :func:`sample_pair`: the classic SiamFC / SiamRPN pair, template and search at most ``pair_gap`` apart.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from dastsiam.sequence import Sequence
+
+
+class FrameChoice(NamedTuple):
+    initial: int  # T_i (the only template in pair mode)
+    accumulated: int | None  # T_a (None in pair mode)
+    current: int | None  # T_c (None in pair mode)
+    search: int
+
+
+def usable_frames(sequence: Sequence, min_size: float = 4.0, max_aspect: float = 10.0) -> np.ndarray:
+    """Sorted indices of frames whose box is finite, present, at least ``min_size`` px a side and with an
+    aspect ratio within ``1/max_aspect .. max_aspect``."""
+    boxes = sequence.ground_truth
+    finite = np.all(np.isfinite(boxes), axis=1)
+    w = np.where(finite, boxes[:, 2], 0.0)
+    h = np.where(finite, boxes[:, 3], 0.0)
+    ok = finite & ~np.asarray(sequence.absent, dtype=bool) & (w >= min_size) & (h >= min_size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        aspect = np.where(ok, w / np.where(h > 0, h, 1.0), 1.0)
+    ok &= (aspect <= max_aspect) & (aspect >= 1.0 / max_aspect)
+    return np.flatnonzero(ok)
+
+
+def sample_triplet(usable: np.ndarray, window: int, rng: np.random.Generator) -> FrameChoice:
+    """The paper's triplet sampling over the usable frame indices ``usable`` (sorted, at least 2).
+
+    ``T_c`` is a usable frame that has a usable predecessor; ``T_a`` is that predecessor (consecutive usable
+    frames, normally consecutive video frames). A window of ``window`` frames containing both is placed at
+    random, and ``T_i`` and the search frame are drawn from the usable frames inside it.
+    """
+    if len(usable) < 2:
+        raise ValueError("triplet sampling needs at least 2 usable frames")
+    pos = int(rng.integers(1, len(usable)))
+    accumulated, current = int(usable[pos - 1]), int(usable[pos])
+    lo = max(current - window + 1, 0)
+    hi = max(accumulated, lo)  # window start range; if T_a, T_c are farther apart than the window, start at T_a
+    start = int(rng.integers(lo, hi + 1))
+    inside = usable[(usable >= start) & (usable < start + window)]
+    if len(inside) == 0:  # only when T_a..T_c spans more than the window
+        inside = np.array([accumulated, current])
+    initial = int(rng.choice(inside))
+    search = int(rng.choice(inside))
+    return FrameChoice(initial, accumulated, current, search)
+
+
+def sample_pair(usable: np.ndarray, max_gap: int, rng: np.random.Generator) -> FrameChoice:
+    """Template and search frames, both usable, at most ``max_gap`` frames apart (may be the same frame)."""
+    if len(usable) < 1:
+        raise ValueError("pair sampling needs at least 1 usable frame")
+    template = int(rng.choice(usable))
+    near = usable[np.abs(usable - template) <= max_gap]
+    return FrameChoice(template, None, None, int(rng.choice(near)))

@@ -1,0 +1,359 @@
+"""The trainer: one process on a CPU or a GPU, or N processes under ``torchrun`` (DDP), same code.
+
+* SGD (momentum 0.9) with the log-decayed learning rate and the backbone frozen for the first epochs
+  (:mod:`dastsiam.training.schedule`); gradient clipping; mixed precision on CUDA.
+* DDP: ``torchrun`` sets ``WORLD_SIZE``/``RANK``/``LOCAL_RANK``; gloo on CPU, NCCL on GPU. Each rank reads its
+  own share of every epoch's sample indices (:class:`EpochSampler`). The DDP wrapper is rebuilt whenever the
+  set of trainable parameters changes (backbone unfreezing), since DDP registers its gradient hooks once.
+* Checkpoints (``out_dir/last.pt`` + ``epoch_XXX.pt``) every epoch and on Ctrl-C / :meth:`Trainer.request_stop`,
+  written atomically by rank 0 with the resolved config (``config.yaml``) beside them; ``resume`` continues
+  from ``last.pt`` at the saved step. The finished model is exported as ``model.safetensors``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from dastsiam.config import save_yaml, to_dict
+from dastsiam.errors import InputError, ModelError
+from dastsiam.models.base import SiameseModel
+from dastsiam.models.registry import BUILTIN_MODELS, build_model, load_model, load_state, save_weights
+from dastsiam.training.checkpoint import LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dastsiam.training.config import TrainConfig
+from dastsiam.training.data import (
+    EpochSampler, TrainingSet, dataset_shares, load_sources, make_loader, steps_per_epoch,
+)
+from dastsiam.training.losses import compute_loss
+from dastsiam.training.schedule import (
+    apply_freezing, learning_rate, parameter_groups, set_learning_rate, set_train_mode,
+)
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+@dataclass
+class FitResult:
+    global_step: int
+    epoch: int  # epochs fully completed
+    interrupted: bool  # stopped by Ctrl-C / request_stop (a checkpoint to --resume from was written)
+    reached_max_steps: bool = False
+    losses: list[float] = field(default_factory=list)  # total loss of every step run in this call
+    checkpoint: Path | None = None
+    exported: Path | None = None
+
+
+def resolve_device(name: str, dist_info: DistInfo) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"device {name!r} requested but CUDA is not available")
+        if device.index is None:
+            device = torch.device("cuda", dist_info.local_rank if dist_info.enabled else torch.cuda.current_device())
+        torch.cuda.set_device(device)
+    return device
+
+
+def init_distributed(device_name: str) -> DistInfo:
+    """Join the process group when launched by ``torchrun`` (``WORLD_SIZE > 1``)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return DistInfo()
+    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        use_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return info
+
+
+def initial_weights(spec: str) -> tuple[dict[str, torch.Tensor], str]:
+    """State dict of a built-in model name or of a ``.safetensors`` / checkpoint file."""
+    if spec in BUILTIN_MODELS:
+        model, _ = load_model(spec)
+        return model.state_dict(), f"built-in model {spec!r}"
+    path = Path(spec)
+    if not path.is_file():
+        raise ModelError(f"init.weights: {spec!r} is neither a built-in model ({', '.join(BUILTIN_MODELS)}) nor a file")
+    model, _ = load_model(path)
+    return model.state_dict(), str(path)
+
+
+class Trainer:
+    """Trains ``cfg.model`` on ``cfg.data``. ``sources`` (lists of :class:`TrackSource`, one per dataset) may be
+    passed in directly; otherwise they are read from the configured datasets before anything else happens,
+    so bad data fails fast."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False, sources=None,
+                 on_step: Callable[["Trainer", int, dict], None] | None = None):
+        self.cfg = cfg
+        self.on_step = on_step
+        self.dist = init_distributed(cfg.runtime.device)
+        self.device = resolve_device(cfg.runtime.device, self.dist)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick the fastest kernels
+        if cfg.runtime.threads > 0:
+            torch.set_num_threads(cfg.runtime.threads)
+        self.out_dir = Path(cfg.runtime.out_dir)
+        self._stop_requested = False
+
+        sources = load_sources(cfg) if sources is None else sources
+        torch.manual_seed(cfg.runtime.seed)
+        self.model: SiameseModel = build_model(cfg.model)
+        if cfg.init.weights:
+            state, where = initial_weights(cfg.init.weights)
+            load_state(self.model, state, where, strict=cfg.init.strict)
+        self.model.to(self.device)
+        self.geometry = self.model.geometry
+
+        shares = dataset_shares(cfg.data, cfg.optim.samples_per_epoch) if len(sources) == len(cfg.data) else None
+        if shares is None:
+            shares = [1.0 / len(sources)] * len(sources)
+        self.dataset = TrainingSet(sources, shares, self.geometry, cfg, cfg.optim.samples_per_epoch)
+        self.steps_per_epoch = steps_per_epoch(cfg, self.dist.world_size)
+
+        self.optimizer = torch.optim.SGD(parameter_groups(self.model, cfg.optim), lr=cfg.optim.lr_start,
+                                         momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
+        self.use_amp = cfg.runtime.amp and self.device.type == "cuda"
+        self.amp_dtype = torch.bfloat16 if cfg.runtime.amp_dtype == "bfloat16" else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp and self.amp_dtype == torch.float16)
+
+        self.epoch = 0
+        self.step_in_epoch = 0
+        self.global_step = 0
+        self.history: list[float] = []
+        if resume:
+            self._resume()
+        self._ddp = None
+        self._trainable: set[str] | None = None
+
+    # ---------------------------------------------------------------- state
+    def _resume(self) -> None:
+        path = self.out_dir / LAST
+        if not path.is_file():
+            if self.dist.is_main:
+                print(f"dastsiam train: no checkpoint at {path}; starting from scratch")
+            return
+        state = load_checkpoint(path)
+        saved_model = state["config"].get("model") if isinstance(state["config"], dict) else None
+        if saved_model != to_dict(self.cfg.model):
+            raise InputError(f"{path}: checkpoint was trained with a different model config; "
+                             f"use another runtime.out_dir or the checkpoint's config.yaml")
+        load_state(self.model, state["model"], str(path))
+        # the trainable set decides which params have momentum buffers; restore it before loading them
+        apply_freezing(self.model, self.cfg.optim, int(state["epoch"]))
+        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["epoch"])
+        self.step_in_epoch = int(state.get("step_in_epoch", 0))
+        self.global_step = int(state["global_step"])
+        self.history = [float(v) for v in state.get("history", [])]
+        if "rng" in state:
+            set_rng_state(state["rng"])
+
+    def state_dict(self) -> dict:
+        return {
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "config": to_dict(self.cfg),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "global_step": self.global_step,
+            "rng": rng_state(),
+            "history": list(self.history[-1000:]),
+        }
+
+    def save(self, numbered: bool = False) -> Path | None:
+        """Write ``last.pt`` (and ``epoch_XXX.pt``) plus ``config.yaml``; only rank 0 writes."""
+        if not self.dist.is_main:
+            return None
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        save_yaml(self.cfg, self.out_dir / "config.yaml")
+        state = self.state_dict()
+        last = self.out_dir / LAST
+        save_checkpoint(state, last)
+        keep = self.cfg.runtime.checkpoint_keep
+        if numbered and keep > 0:
+            save_checkpoint(state, self.out_dir / f"epoch_{self.epoch:03d}.pt")
+            for old in sorted(self.out_dir.glob("epoch_*.pt"))[:-keep]:
+                old.unlink()
+        return last
+
+    def request_stop(self) -> None:
+        """Stop after the current step, save a checkpoint and return (what Ctrl-C does)."""
+        self._stop_requested = True
+
+    # ---------------------------------------------------------------- training
+    def _prepare_epoch(self, epoch: int) -> torch.nn.Module:
+        trainable = apply_freezing(self.model, self.cfg.optim, epoch)
+        if not trainable:
+            raise ModelError(f"epoch {epoch}: every parameter is frozen (optim.frozen / freeze_backbone_epochs)")
+        if self.dist.enabled and trainable != self._trainable:
+            self._ddp = DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=True)
+        self._trainable = trainable
+        set_learning_rate(self.optimizer, learning_rate(self.cfg.optim, epoch))
+        return self._ddp if self.dist.enabled else self.model
+
+    def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for key, value in batch.items():
+            value = value.to(self.device, non_blocking=True)
+            out[key] = value.float() if value.dtype == torch.uint8 else value
+        return out
+
+    def train_step(self, net: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        batch = self._to_device(batch)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.use_amp):
+            output = net(batch["z_i"], batch["x"], batch.get("z_a"), batch.get("z_c"))
+        losses = compute_loss(output, batch, self.cfg.loss)
+        total = losses["total"]
+        if not torch.isfinite(total):
+            raise ModelError(f"step {self.global_step}: loss is {total.item()} (lower optim.lr_start or "
+                             f"check the data)")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        grad_norm = float("nan")
+        if self.cfg.optim.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            params = [p for p in self.model.parameters() if p.grad is not None]
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, self.cfg.optim.grad_clip))
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        values = {k: float(v.detach()) for k, v in losses.items()}
+        values["grad_norm"] = grad_norm
+        return values
+
+    def fit(self) -> FitResult:
+        cfg = self.cfg
+        is_main = self.dist.is_main
+        writer = None
+        if is_main and cfg.runtime.tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            writer = SummaryWriter(str(self.out_dir / "tensorboard"), purge_step=self.global_step)
+        losses: list[float] = []
+        interrupted = reached_max_steps = False
+        if cfg.runtime.max_steps and self.global_step >= cfg.runtime.max_steps:
+            reached_max_steps = True
+        previous_handler = None
+        if threading_main():
+            previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        exported = None
+        last = None
+        try:
+            while self.epoch < cfg.optim.epochs and not (interrupted or reached_max_steps):
+                net = self._prepare_epoch(self.epoch)
+                set_train_mode(self.model)
+                sampler = EpochSampler(self.epoch, self.steps_per_epoch, cfg.optim.batch_size,
+                                       cfg.optim.samples_per_epoch, self.dist.rank, self.dist.world_size,
+                                       self.step_in_epoch, cfg.sampling.reseed_each_epoch)
+                loader = make_loader(self.dataset, sampler, cfg, pin_memory=self.device.type == "cuda")
+                bar = None
+                if is_main and cfg.runtime.progress:
+                    from tqdm import tqdm
+
+                    bar = tqdm(total=self.steps_per_epoch, initial=self.step_in_epoch,
+                               desc=f"epoch {self.epoch + 1}/{cfg.optim.epochs}", dynamic_ncols=True)
+                tick = time.perf_counter()
+                for batch in loader:
+                    values = self.train_step(net, batch)
+                    self.step_in_epoch += 1
+                    self.global_step += 1
+                    self.history.append(values["total"])
+                    losses.append(values["total"])
+                    now = time.perf_counter()
+                    rate = cfg.optim.batch_size * self.dist.world_size / max(now - tick, 1e-9)
+                    tick = now
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{values['total']:.4f}", samples_s=f"{rate:.1f}")
+                    if writer is not None and self.global_step % max(cfg.runtime.log_every, 1) == 0:
+                        for key, value in values.items():
+                            if math.isfinite(value):
+                                writer.add_scalar(f"loss/{key}" if key != "grad_norm" else "grad_norm", value,
+                                                  self.global_step)
+                        writer.add_scalar("lr", self.optimizer.param_groups[-1]["lr"], self.global_step)
+                        writer.add_scalar("samples_per_s", rate, self.global_step)
+                    if self.on_step is not None:
+                        self.on_step(self, self.global_step, values)
+                    if cfg.runtime.max_steps and self.global_step >= cfg.runtime.max_steps:
+                        reached_max_steps = True
+                        break
+                    if self._stop_in_all_ranks():
+                        interrupted = True
+                        break
+                if bar is not None:
+                    bar.close()
+                self._sync_buffers()
+                if reached_max_steps and self.step_in_epoch < self.steps_per_epoch:
+                    break
+                if not interrupted:
+                    self.epoch += 1
+                    self.step_in_epoch = 0
+                    last = self.save(numbered=True)
+            if interrupted or (reached_max_steps and self.epoch < cfg.optim.epochs):
+                last = self.save()
+            if not interrupted and is_main:
+                exported = self.out_dir / "model.safetensors"
+                save_weights(self.model, cfg.model, exported,
+                             {"epochs": self.epoch, "global_step": self.global_step, "name": cfg.name})
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+            if writer is not None:
+                writer.close()
+        return FitResult(self.global_step, self.epoch, interrupted, reached_max_steps, losses, last, exported)
+
+    def _sync_buffers(self) -> None:
+        """DDP broadcasts buffers (BatchNorm statistics) from rank 0 before each forward, so after the last
+        forward of an epoch every rank holds its own; make them rank 0's again so the replicas are equal."""
+        if self.dist.enabled:
+            for buffer in self.model.buffers():
+                dist.broadcast(buffer.data, src=0)
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self._stop_requested:  # second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        print("\ndastsiam train: stopping after this step and saving a checkpoint (Ctrl-C again to abort)")
+        self._stop_requested = True
+
+    def _stop_in_all_ranks(self) -> bool:
+        if not self.dist.enabled:
+            return self._stop_requested
+        flag = torch.tensor([1.0 if self._stop_requested else 0.0],
+                            device=self.device if self.device.type == "cuda" else "cpu")
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item() > 0)
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

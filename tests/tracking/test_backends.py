@@ -1,0 +1,42 @@
+"""The torch and onnxruntime back ends give the same boxes through the tracker."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from dastsiam.boxes import iou
+from dastsiam.tracking import Tracker, preset, tracker_config_for
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    yield
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(cv_threads)
+
+
+@pytest.mark.parametrize("name", ["nano", "nano-st-da"])
+def test_torch_and_onnxruntime_give_the_same_boxes(shared_data, tmp_path, name):
+    export = pytest.importorskip("dastsiam.export")
+    from dastsiam.models import load_model
+
+    model, cfg = load_model(name)
+    export.export_onnx(model, tmp_path / "onnx", config=cfg)
+    onnx_model = export.OnnxModel(tmp_path / "onnx", threads=1)
+    assert onnx_model.has_st == model.has_st
+
+    files = sorted((shared_data / "OTB" / "Crossing" / "img").glob("*.jpg"))[:25]
+    frames = [cv2.imread(str(f)) for f in files]
+    init = np.array([204.0, 150.0, 17.0, 50.0])
+    config = preset("nano", update_threshold=0.0) if model.has_st else tracker_config_for(cfg)
+    boxes = {}
+    for label, m in (("torch", model), ("onnx", onnx_model)):
+        tracker = Tracker(m, config)
+        tracker.init(frames[0], init)
+        boxes[label] = np.array([tracker.track(f)[0] for f in frames[1:]])
+    np.testing.assert_allclose(boxes["onnx"], boxes["torch"], atol=0.05)
+    assert iou(boxes["onnx"], boxes["torch"]).min() > 0.99

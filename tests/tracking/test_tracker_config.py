@@ -1,0 +1,58 @@
+"""TrackerConfig: presets, strict loading, model -> preset mapping, boxes.txt formatting."""
+
+import pytest
+
+from dastsiam.config import ConfigError, from_dict, to_dict
+from dastsiam.models import ModelConfig
+from dastsiam.tracking import PRESETS, TrackerConfig, preset, tracker_config_for
+
+
+def test_nano_preset_mirrors_opencv_tracker_nano():
+    p = PRESETS["nano"]
+    assert (p.window_influence, p.penalty_k, p.lr, p.context_amount) == (0.455, 0.055, 0.37, 0.5)
+    assert (p.search_ratio, p.rounding, p.swap_rb, p.grid, p.window) == (2.0, "opencv", True, "opencv", "sqrt")
+    assert p.scale_penalty_reference == "position" and p.min_size == 10 and p.gate_confidence == "cls"
+
+
+def test_siamfc_preset_values():
+    p = PRESETS["siamfc"]
+    assert (p.scale_num, p.scale_step, p.scale_penalty, p.scale_lr, p.response_upsample, p.siamfc_window_influence) \
+        == (3, 1.0375, 0.9745, 0.59, 16, 0.176)
+
+
+def test_preset_copies_and_rejects_bad_values():
+    a = preset("nano", lr=0.5)
+    assert a.lr == 0.5 and PRESETS["nano"].lr == 0.37
+    with pytest.raises(ConfigError, match="unknown tracker preset"):
+        preset("nope")
+    with pytest.raises(ConfigError, match="window_influence"):
+        TrackerConfig(window_influence=1.5)
+    with pytest.raises(ConfigError, match="update_interval"):
+        TrackerConfig(update_interval=0)
+    with pytest.raises(ConfigError, match="scale_num"):
+        TrackerConfig(scale_num=2)
+
+
+def test_yaml_round_trip_is_strict():
+    cfg = preset("siamrpn", update_threshold=0.7)
+    assert from_dict(TrackerConfig, to_dict(cfg)) == cfg
+    with pytest.raises(ConfigError):
+        from_dict(TrackerConfig, {"gate_confidence": "max"})
+    with pytest.raises(ConfigError):
+        from_dict(TrackerConfig, {"no_such_key": 1})
+
+
+def test_tracker_config_for_models():
+    assert tracker_config_for(ModelConfig(arch="nano")) == PRESETS["nano"]
+    assert tracker_config_for(ModelConfig(arch="alexnet")) == PRESETS["siamfc"]
+    assert tracker_config_for(ModelConfig(arch="r50", confidence="cls_conf")).gate_confidence == "weighted"
+    assert tracker_config_for(ModelConfig(arch="r50", confidence="conf")).gate_confidence == "conf"
+
+
+def test_boxes_file_formatting():
+    from dastsiam.cli.track import format_box, parse_box
+
+    assert format_box([10, 20, 30.5, 40.25]) == "10,20,30.5,40.25"
+    assert format_box([1.23456, -0.0001, 3, 4]) == "1.235,0,3,4"
+    assert list(parse_box("1,2.5, 3,4")) == [1, 2.5, 3, 4]
+    assert list(parse_box("1 2 3 4")) == [1, 2, 3, 4]

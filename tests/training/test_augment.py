@@ -1,0 +1,73 @@
+"""Training crops: the warp puts the target exactly where the returned box says (incl. flips and the fast
+reduced-size decode), and augmentation stays within its configured bounds."""
+
+import cv2
+import numpy as np
+import pytest
+
+from dastsiam.training.augment import augmented_crop, context_side, map_box, warp_crop
+from dastsiam.training.config import CropAugConfig
+
+
+def white_rect_frame(tmp_path, box, size=(720, 1280)):
+    frame = np.zeros(size + (3,), np.uint8)
+    x, y, w, h = box
+    frame[y:y + h, x:x + w] = 255
+    path = tmp_path / "frame.png"
+    cv2.imwrite(str(path), frame)
+    return frame, path
+
+
+def bright_extent(crop):
+    ys, xs = np.nonzero(crop[..., 1] > 127)
+    return np.array([xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()], float)
+
+
+def test_context_side():
+    assert context_side(np.array([0, 0, 10, 30])) == pytest.approx(np.sqrt(30 * 50))
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_crop_box_matches_pixels(tmp_path, flip):
+    frame, _ = white_rect_frame(tmp_path, (400, 300, 64, 32))
+    box = np.array([400.0, 300.0, 64.0, 32.0])
+    # 256 frame pixels -> 128 crop pixels: the 64x32 target becomes 32x16, centred at (64 + 8, 64 - 4)
+    crop, m = warp_crop(frame, (400 + 32 - 16, 300 + 16 + 8), 256, 128, flip=flip)
+    mapped = map_box(box, m)
+    expected_x = 64 - 8 - 16 if flip else 64 + 8 - 16
+    np.testing.assert_allclose(mapped, [expected_x, 64 - 4 - 8, 32, 16])
+    np.testing.assert_allclose(bright_extent(crop), mapped, atol=1)
+
+
+def test_reduced_decode_gives_the_same_crop(tmp_path):
+    frame, path = white_rect_frame(tmp_path, (500, 200, 160, 120))
+    box = np.array([500.0, 200.0, 160.0, 120.0])
+    full, m_full = warp_crop(frame, (580, 260), 600, 127)
+    half_image = cv2.imread(str(path), cv2.IMREAD_REDUCED_COLOR_2)
+    half, m_half = warp_crop(half_image, (580, 260), 600, 127, image_scale=0.5)
+    np.testing.assert_allclose(m_full, m_half)
+    assert np.abs(full.astype(int) - half.astype(int)).mean() < 3
+    np.testing.assert_allclose(bright_extent(half), map_box(box, m_full), atol=1)
+
+
+def test_augmented_crop_keeps_target_within_shift_and_scale(tmp_path):
+    _, path = white_rect_frame(tmp_path, (600, 300, 80, 80))
+    box = np.array([600.0, 300.0, 80.0, 80.0])
+    aug = CropAugConfig(shift=20, scale=0.1, blur=0.5, flip=0.5, colour=1.0, gray=0.2)
+    side = 2 * context_side(box)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        crop, crop_box = augmented_crop(path, box, side, 255, aug, 0.1, rng)
+        assert crop.shape == (255, 255, 3) and crop.dtype == np.uint8
+        cx, cy = crop_box[0] + crop_box[2] / 2, crop_box[1] + crop_box[3] / 2
+        assert abs(cx - 127.5) <= 20 + 1e-6 and abs(cy - 127.5) <= 20 + 1e-6
+        nominal = 80 * 255 / side
+        assert nominal / 1.1 - 1e-6 <= crop_box[2] <= nominal / 0.9 + 1e-6
+
+
+def test_unreadable_frame_is_an_input_error(tmp_path):
+    from dastsiam.errors import InputError
+
+    with pytest.raises(InputError, match="missing.jpg"):
+        augmented_crop(tmp_path / "missing.jpg", np.array([0, 0, 10, 10.0]), 50, 127, CropAugConfig(), 0.1,
+                       np.random.default_rng(0))
