@@ -155,3 +155,14 @@ def test_models_lists_builtins(capsys):
         line = next(line for line in out if line[2:].split()[0] == name)
         assert ("untrained" in line) == (entry.weights is None)
         assert line.startswith("*") == (name == DEFAULT_MODEL)
+
+
+def test_auto_backend_picks_onnx_only_for_trained_weights_on_cpu():
+    from argparse import Namespace
+
+    from dastsiam.cli.track import resolve_backend
+
+    assert resolve_backend(Namespace(backend="auto", model=None, device="cpu")) == "onnx"
+    assert resolve_backend(Namespace(backend="auto", model="nano", device="cuda")) == "torch"
+    assert resolve_backend(Namespace(backend="auto", model="dastsiam-r50", device="cpu")) == "torch"
+    assert resolve_backend(Namespace(backend="torch", model="nano", device="cpu")) == "torch"
