@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import shutil
 from pathlib import Path
 
 import numpy as np

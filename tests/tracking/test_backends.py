@@ -3,20 +3,11 @@
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from dastsiam.boxes import iou
 from dastsiam.tracking import Tracker, preset, tracker_config_for
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-    yield
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(cv_threads)
 
 
 @pytest.mark.parametrize("name", ["nano", "nano-st-da"])
