@@ -193,3 +193,17 @@ def validate_config(cfg, prefix: str) -> None:
 def input_projection(channels: int, dim: int) -> nn.Module:
     """1x1 conv from the model's feature width to the token width (identity when they match)."""
     return nn.Identity() if channels == dim else nn.Conv2d(channels, dim, 1)
+
+
+def attend(
+    layers: nn.ModuleList, positional_encoding: nn.Module, query_map: torch.Tensor, memory_map: torch.Tensor
+) -> torch.Tensor:
+    """Run ``layers`` with ``query_map``'s cells as queries over ``memory_map``'s cells; returns a map on the
+    query grid. Both maps are ``(B, dim, h, w)`` (already projected); each gets the encoding of its own grid."""
+    height, width = query_map.shape[-2:]
+    query_pos = positional_encoding(height, width, query_map.device, query_map.dtype)
+    memory_pos = positional_encoding(memory_map.shape[-2], memory_map.shape[-1], memory_map.device, memory_map.dtype)
+    query, memory = flatten_tokens(query_map), flatten_tokens(memory_map)
+    for layer in layers:
+        query = layer(query, memory, query_pos, memory_pos)
+    return unflatten_tokens(query, height, width)

@@ -18,9 +18,8 @@ from dastsiam.models.attention import (
     AdaptiveFilter,
     AttentionLayer,
     build_positional_encoding,
-    flatten_tokens,
+    attend,
     input_projection,
-    unflatten_tokens,
     validate_config,
 )
 from dastsiam.models.config import DAConfig
@@ -47,14 +46,7 @@ class DiscriminativeAugmentation(nn.Module):
 
     def decode(self, f_z: torch.Tensor, f_s: torch.Tensor) -> torch.Tensor:
         """``Decoder(f_z*, f_s)`` as a ``(B, dim, H, W)`` map on the search grid."""
-        search_map, template_map = self.proj_search(f_s), self.proj_template(f_z)
-        height, width = search_map.shape[-2:]
-        search_pos = self.pos(height, width, search_map.device, search_map.dtype)
-        template_pos = self.pos(template_map.shape[-2], template_map.shape[-1], template_map.device, template_map.dtype)
-        query, memory = flatten_tokens(search_map), flatten_tokens(template_map)
-        for layer in self.layers:
-            query = layer(query, memory, search_pos, template_pos)
-        return unflatten_tokens(query, height, width)
+        return attend(self.layers, self.pos, self.proj_search(f_s), self.proj_template(f_z))
 
     def forward(self, f_z: torch.Tensor, f_s: torch.Tensor) -> torch.Tensor:
         if not torch.jit.is_tracing() and f_z.shape[:2] != f_s.shape[:2]:

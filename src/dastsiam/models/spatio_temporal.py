@@ -19,9 +19,8 @@ from dastsiam.models.attention import (
     AdaptiveFilter,
     AttentionLayer,
     build_positional_encoding,
-    flatten_tokens,
+    attend,
     input_projection,
-    unflatten_tokens,
     validate_config,
 )
 from dastsiam.models.config import STConfig
@@ -51,14 +50,7 @@ class SpatioTemporalFusion(nn.Module):
     def encode(self, f_a: torch.Tensor, f_c: torch.Tensor) -> torch.Tensor:
         """``Encoder(f_a, f_c)`` as a ``(B, dim, h, w)`` map on the query template's grid."""
         query_map, memory_map = (f_c, f_a) if self.query_is_current else (f_a, f_c)
-        query_map, memory_map = self.proj(query_map), self.proj(memory_map)
-        height, width = query_map.shape[-2:]
-        pos = self.pos(height, width, query_map.device, query_map.dtype)
-        memory_pos = self.pos(memory_map.shape[-2], memory_map.shape[-1], memory_map.device, memory_map.dtype)
-        query, memory = flatten_tokens(query_map), flatten_tokens(memory_map)
-        for layer in self.layers:
-            query = layer(query, memory, pos, memory_pos)
-        return unflatten_tokens(query, height, width)
+        return attend(self.layers, self.pos, self.proj(query_map), self.proj(memory_map))
 
     def forward(self, f_a: torch.Tensor, f_c: torch.Tensor, f_i: torch.Tensor) -> torch.Tensor:
         if not torch.jit.is_tracing() and not (f_a.shape == f_c.shape == f_i.shape):
