@@ -180,11 +180,7 @@ def test_custom_single_and_multi(tmp_path):
     assert [s.name for s in load_dataset("custom", tmp_path)] == ["clip"]
 
 
-def test_imagenet_vid_dispatch_is_lazy(tmp_path):
-    try:
-        import dastsiam.datasets.imagenet_vid  # noqa: F401
-    except ModuleNotFoundError:
-        with pytest.raises(InputError, match="ImageNet VID reader"):
-            load_dataset("imagenet_vid", tmp_path)
-    else:
-        pytest.skip("the ImageNet VID reader exists; its own tests cover it")
+def test_imagenet_vid_is_dispatched_and_names_a_missing_root(tmp_path):
+    missing = tmp_path / "ILSVRC2015"
+    with pytest.raises(InputError, match="ILSVRC2015"):
+        load_dataset("imagenet_vid", missing)
