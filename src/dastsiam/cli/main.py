@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "track": "track",
     "models": "models",
     "export": "export",
+    "run": "run",
     "eval": "evaluate",
     "train": "train",
 }
