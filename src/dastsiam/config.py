@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import types
-import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -172,6 +171,3 @@ def replace_path(obj: T, dotted: str, value: Any) -> T:
         return dataclasses.replace(obj, **{head: replace_path(getattr(obj, head), rest, value)})
     return dataclasses.replace(obj, **{head: _convert(value, hints[head], dotted)})
 
-
-# re-exported for type annotations in configs
-Optional = typing.Optional

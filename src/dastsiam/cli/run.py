@@ -39,15 +39,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def build_tracker(model: str | None, backend: str, device: str):
     """A fresh :class:`Tracker` (module-level so that worker processes can build their own)."""
-    from argparse import Namespace
+    from dastsiam.cli import track
 
-    from dastsiam.cli.track import _load, resolve_backend
-    from dastsiam.tracking import Tracker
-
-    args = Namespace(model=model, backend=backend, device=device, threads=1, preset=None)
-    args.backend = resolve_backend(args)
-    loaded, tracker_cfg = _load(args)
-    return Tracker(loaded, tracker_cfg, device=device if args.backend == "torch" else "cpu")
+    return track.build_tracker(argparse.Namespace(model=model, backend=backend, device=device, threads=1, preset=None))
 
 
 def run(args) -> int:

@@ -120,6 +120,16 @@ def resolve_backend(args) -> str:
     return "onnx" if trained and str(args.device) == "cpu" else "torch"
 
 
+def build_tracker(args):
+    """A :class:`Tracker` for ``args.model`` / ``args.backend`` / ``args.device`` / ``args.threads`` /
+    ``args.preset`` (``dastsiam run`` builds one per worker process through this too)."""
+    from dastsiam.tracking.tracker import Tracker
+
+    args.backend = resolve_backend(args)
+    model, tracker_cfg = _load(args)
+    return Tracker(model, tracker_cfg, device=args.device if args.backend == "torch" else "cpu")
+
+
 def _quiet_opencv() -> None:
     """Keep OpenCV's and FFmpeg's own log lines (camera probing, "moov atom not found") off stderr."""
     import os
@@ -161,7 +171,6 @@ def run(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from dastsiam.tracking.tracker import Tracker
     from dastsiam.tracking.video import open_source
 
     # OpenCV's own warnings (camera probing, codec fallbacks) would break the one-line error contract
@@ -183,9 +192,7 @@ def run(args) -> int:
         height, width = first.shape[:2]
         if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
             raise InputError(f"--box {format_box(box)} lies outside the {width}x{height} first frame of {source.name}")
-        args.backend = resolve_backend(args)
-        model, tracker_cfg = _load(args)
-        tracker = Tracker(model, tracker_cfg, device=args.device if args.backend == "torch" else "cpu")
+        tracker = build_tracker(args)
 
         args.out.mkdir(parents=True, exist_ok=True)
         writer = None
