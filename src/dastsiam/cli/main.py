@@ -14,6 +14,7 @@ import sys
 from dastsiam import __version__
 from dastsiam.config import ConfigError
 from dastsiam.errors import DastsiamError
+from dastsiam.runtime import prepare_environment
 
 # sub-command name -> module in dastsiam.cli (imported lazily so `dastsiam --help` stays fast)
 SUBCOMMANDS = {
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    prepare_environment()  # passive OpenMP waiting must be set before any sub-command imports torch
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
