@@ -143,6 +143,25 @@ def _quiet_opencv() -> None:
         pass
 
 
+def check_runtime_options(args) -> None:
+    """Validate ``args.device`` / ``args.threads`` and apply the thread count (shared by ``dastsiam track`` and
+    :func:`dastsiam.load_tracker`). Raises :class:`InputError` naming the bad value."""
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise InputError(f"--threads {threads}: must be a whole number >= 1")
+    if str(args.device) != "cpu":  # the CPU always exists; checking it would import torch for nothing
+        _check_device(str(args.device))
+    if threads:
+        import cv2
+
+        cv2.setNumThreads(threads)
+        if args.backend != "onnx":  # onnxruntime gets its count from the session options (see _load)
+            import torch
+
+            torch.set_num_threads(threads)
+
+
 def _check_device(name: str) -> None:
     import torch
 
@@ -168,7 +187,6 @@ def _draw(frame: np.ndarray, box, index: int, score: float) -> np.ndarray:
 
 def run(args) -> int:
     import cv2
-    import torch
     from tqdm import tqdm
 
     from dastsiam.tracking.video import open_source
@@ -176,12 +194,9 @@ def run(args) -> int:
     # OpenCV's own warnings (camera probing, codec fallbacks) would break the one-line error contract
     _quiet_opencv()
     box = parse_box(args.box)
-    _check_device(args.device)
+    check_runtime_options(args)
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames {args.max_frames}: must be >= 1")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        cv2.setNumThreads(args.threads)
     source = open_source(args.source)
     try:
         frames = iter(source)
