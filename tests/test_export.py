@@ -84,8 +84,11 @@ def test_st_model_exports_fuse_graph(tmp_path):
     with torch.no_grad():
         for p in list(model.st.parameters()) + list(model.da.parameters()):
             p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+        # and the confidence branch, so its ONNX output is checked on non-constant values
+        model.head.conf_logits.weight.copy_(torch.randn(model.head.conf_logits.weight.shape, generator=g) * 0.05)
     out = export_onnx(model, tmp_path / "stda", config=cfg)
     assert (out / "fuse.onnx").is_file()
+    assert yaml.safe_load((out / "model.yaml").read_text())["outputs"] == ["cls", "loc", "conf"]
     onnx_model = OnnxModel(out)
     assert onnx_model.has_st
     _assert_same_outputs(model, onnx_model, with_fuse=True)

@@ -234,6 +234,8 @@ def cached_onnx_model(name_or_path: str | Path = "nano", cache_dir: str | Path |
         if not source.is_file():
             raise ModelError(f"{source}: weights file not found")
     digest = hashlib.sha256(f"{key}|{__version__}".encode())
+    if key in BUILTIN_MODELS:  # a built-in's architecture can change under the same weights file
+        digest.update(repr(BUILTIN_MODELS[key].config).encode())
     if source is not None and source.is_file():
         digest.update(source.read_bytes())
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()

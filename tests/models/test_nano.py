@@ -32,7 +32,7 @@ def _load_converter():
 
 @pytest.mark.parametrize("version, channels, score", [("v2", 48, 16), ("v3", 96, 15)])
 def test_output_shapes_and_positive_distances(version, channels, score):
-    model = build(ModelConfig(arch="nano", nano_version=version)).eval()
+    model = build(ModelConfig(arch="nano", nano_version=version, confidence="cls")).eval()  # NanoTrack as published
     z, x = _crops(batch=2)
     with torch.no_grad():
         f_z = model.template(z)
@@ -155,6 +155,39 @@ def test_nano_st_da_equals_nano_until_trained():
         got, ref = light.track(x, f_z), base.track(x, f_i)
     torch.testing.assert_close(got.cls, ref.cls, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(got.loc, ref.loc, atol=1e-4, rtol=1e-5)
+    # the confidence branch (the paper's third piece) is there, untrained: logit 0 everywhere
+    assert cfg.confidence == "cls_conf" and ref.conf is None
+    assert got.conf.shape == (2, 1, 16, 16) and torch.equal(got.conf, torch.zeros_like(got.conf))
+
+
+@pytest.mark.parametrize("version, score", [("v2", 16), ("v3", 15)])
+@pytest.mark.parametrize("confidence", ["cls_conf", "conf"])
+def test_confidence_branch_gives_one_logit_per_cell_and_learns(version, score, confidence):
+    model = build(ModelConfig(arch="nano", nano_version=version, confidence=confidence)).train()
+    z, x = _crops(batch=2)
+    out = model.track(x, model.template(z))
+    assert out.conf.shape == (2, 1, score, score)
+    assert torch.equal(out.conf, torch.zeros_like(out.conf))  # zero-initialised: sigmoid 0.5 everywhere
+    # a BCE step (the paper's L_cls2) reaches the branch and moves it off zero
+    target = torch.zeros(2, score, score)
+    target[:, score // 2, score // 2] = 1.0
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(out.conf[:, 0], target)
+    loss.backward()
+    conv = model.head.conf_logits
+    assert conv.weight.grad.abs().sum() > 0 and conv.bias.grad.abs().sum() > 0
+    with torch.no_grad():
+        conv.weight -= 10.0 * conv.weight.grad
+        conv.bias -= 10.0 * conv.bias.grad
+        again = model.eval().track(x, model.template(z)).conf
+    assert again.std() > 0  # no longer constant: it reads the classification tower's features
+
+
+def test_nano_without_confidence_branch_has_exactly_the_published_parameters():
+    published, _ = load_model("nano")
+    with_branch = build(ModelConfig(arch="nano", confidence="cls_conf"))
+    extra = set(with_branch.state_dict()) - set(published.state_dict())
+    assert extra == {"head.conf_logits.weight", "head.conf_logits.bias"}
+    assert set(published.state_dict()) <= set(with_branch.state_dict())
 
 
 def test_st_da_built_with_model_channels():

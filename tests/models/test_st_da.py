@@ -55,17 +55,53 @@ def test_st_without_zero_init_depends_on_accumulated_and_current_templates():
     assert not torch.allclose(st(f_a, f_c + 1.0, f_i), out)
 
 
-def test_st_query_role_switches_which_template_is_attended():
-    # a single memory token makes cross-attention return that token whatever the queries are, so with
-    # 1x1 maps the "current"-query ST is (query residual f_c, attended f_a) and "accumulated" the reverse
+def _eq2_by_hand(st: SpatioTemporalFusion, f_a: torch.Tensor, f_c: torch.Tensor) -> torch.Tensor:
+    """One ST encoder layer written out: Softmax(Q_c K_a^T / sqrt(d)) V_c per head (eq. 2), then the
+    post-norm residual and FFN (no positional encoding, channels == dim, eval mode)."""
+    layer = st.layers[0]
+    attn = layer.cross_attn
+    dim, heads = attn.embed_dim, attn.num_heads
+    w_q, w_k, w_v = attn.in_proj_weight.split(dim)
+    b_q, b_k, b_v = attn.in_proj_bias.split(dim)
+    tok_c = f_c.flatten(2).transpose(1, 2)  # (B, N, C)
+    tok_a = f_a.flatten(2).transpose(1, 2)
+    q, k, v = tok_c @ w_q.T + b_q, tok_a @ w_k.T + b_k, tok_c @ w_v.T + b_v  # Q_c, K_a, V_c
+    split = lambda t: t.reshape(t.shape[0], t.shape[1], heads, dim // heads).transpose(1, 2)  # noqa: E731
+    weights = torch.softmax(split(q) @ split(k).transpose(-1, -2) / math.sqrt(dim // heads), dim=-1)
+    mixed = (weights @ split(v)).transpose(1, 2).reshape(tok_c.shape)
+    x = layer.norm_cross(tok_c + attn.out_proj(mixed))
+    x = layer.norm_ffn(x + layer.ffn(x))
+    return x.transpose(1, 2).reshape(f_c.shape)
+
+
+def test_st_default_roles_are_eq2_current_query_and_value_accumulated_key():
     torch.manual_seed(0)
     cfg = STConfig(**SMALL, zero_init=False, dropout=0.0, positional_encoding="none")
+    assert (cfg.query, cfg.value) == ("current", "query")  # the paper's roles are the default
+    st = SpatioTemporalFusion(cfg, 32).eval()
+    f_a, f_c, _ = _templates(32, 4, batch=2)
+    with torch.no_grad():
+        torch.testing.assert_close(st.encode(f_a, f_c), _eq2_by_hand(st, f_a, f_c), atol=1e-5, rtol=1e-5)
+        # the values are f_c's: with one cell the single key gets weight 1, so f_a cannot change the output
+        g_a, g_c, g_i = _templates(32, 1, batch=1)
+        assert torch.allclose(st(g_a, g_c, g_i), st(g_a * 3.0 - 1.0, g_c, g_i), atol=1e-6)
+        assert not torch.allclose(st(g_a, g_c, g_i), st(g_a, g_c * 3.0 - 1.0, g_i))
+
+
+def test_st_query_role_switches_which_template_is_attended():
+    # the pre-paper roles (value: key): a single memory token makes cross-attention return that token
+    # whatever the queries are, so with 1x1 maps the "current"-query ST is (query residual f_c, attended
+    # f_a) and "accumulated" the reverse
+    torch.manual_seed(0)
+    cfg = STConfig(**SMALL, zero_init=False, dropout=0.0, positional_encoding="none", value="key")
     st_current = SpatioTemporalFusion(cfg, 32).eval()
     st_accumulated = SpatioTemporalFusion(STConfig(**{**cfg.__dict__, "query": "accumulated"}), 32).eval()
     st_accumulated.load_state_dict(st_current.state_dict())
     f_a, f_c, f_i = _templates(32, 1, batch=1)
     assert torch.allclose(st_current(f_a, f_c, f_i), st_accumulated(f_c, f_a, f_i), atol=1e-6)
     assert not torch.allclose(st_current(f_a, f_c, f_i), st_accumulated(f_a, f_c, f_i))
+    # with value: key, f_a's token is what gets attended: it changes the output even on 1x1 maps
+    assert not torch.allclose(st_current(f_a, f_c, f_i), st_current(f_a * 3.0 - 1.0, f_c, f_i))
 
 
 def test_da_output_depends_on_template():
@@ -131,6 +167,8 @@ def test_bad_transformer_config_names_the_key(kwargs, key):
 def test_bad_query_role_is_rejected():
     with pytest.raises(ConfigError, match="st.query"):
         SpatioTemporalFusion(STConfig(**SMALL, query="both"), 32)
+    with pytest.raises(ConfigError, match="st.value"):
+        SpatioTemporalFusion(STConfig(**SMALL, value="memory"), 32)
 
 
 def test_mismatched_shapes_are_rejected():
@@ -153,9 +191,9 @@ def _export_and_run(module, args, names, tmp_path):
     return session.run(None, {n: a.numpy() for n, a in zip(names, args)})[0]
 
 
-@pytest.mark.parametrize("pe", ["sine", "learned"])
-def test_st_exports_to_onnx(tmp_path, pe):
-    st = SpatioTemporalFusion(STConfig(**SMALL, zero_init=False, positional_encoding=pe), 48).eval()
+@pytest.mark.parametrize("pe, value", [("sine", "query"), ("learned", "query"), ("sine", "key")])
+def test_st_exports_to_onnx(tmp_path, pe, value):
+    st = SpatioTemporalFusion(STConfig(**SMALL, zero_init=False, positional_encoding=pe, value=value), 48).eval()
     args = _templates(48, 6, batch=1)
     got = _export_and_run(st, args, ["f_a", "f_c", "f_i"], tmp_path)
     with torch.no_grad():

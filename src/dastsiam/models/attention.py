@@ -141,12 +141,17 @@ class AttentionLayer(nn.Module):
         memory: torch.Tensor,
         query_pos: torch.Tensor | None,
         memory_pos: torch.Tensor | None,
+        values_from_query: bool = False,
     ) -> torch.Tensor:
+        """``values_from_query=False``: standard cross-attention, ``Softmax(Q K_m^T) V_m`` (keys and values
+        from ``memory``). ``True``: ST's eq. 2, ``Softmax(Q K_m^T) V_q``: the keys come from ``memory``, the
+        values from the query stream itself (same number of tokens needed)."""
         x = query
         if self.self_attn is not None:
             q = _with_pos(x, query_pos)
             x = self.norm_self(x + self.dropout(self.self_attn(q, q, x, need_weights=False)[0]))
-        attended = self.cross_attn(_with_pos(x, query_pos), _with_pos(memory, memory_pos), memory, need_weights=False)[0]
+        values = x if values_from_query else memory
+        attended = self.cross_attn(_with_pos(x, query_pos), _with_pos(memory, memory_pos), values, need_weights=False)[0]
         x = self.norm_cross(x + self.dropout(attended))
         return self.norm_ffn(x + self.dropout(self.ffn(x)))
 
@@ -196,14 +201,16 @@ def input_projection(channels: int, dim: int) -> nn.Module:
 
 
 def attend(
-    layers: nn.ModuleList, positional_encoding: nn.Module, query_map: torch.Tensor, memory_map: torch.Tensor
+    layers: nn.ModuleList, positional_encoding: nn.Module, query_map: torch.Tensor, memory_map: torch.Tensor,
+    values_from_query: bool = False,
 ) -> torch.Tensor:
     """Run ``layers`` with ``query_map``'s cells as queries over ``memory_map``'s cells; returns a map on the
-    query grid. Both maps are ``(B, dim, h, w)`` (already projected); each gets the encoding of its own grid."""
+    query grid. Both maps are ``(B, dim, h, w)`` (already projected); each gets the encoding of its own grid.
+    ``values_from_query``: the values are the query stream's tokens (ST, eq. 2) instead of the memory's."""
     height, width = query_map.shape[-2:]
     query_pos = positional_encoding(height, width, query_map.device, query_map.dtype)
     memory_pos = positional_encoding(memory_map.shape[-2], memory_map.shape[-1], memory_map.device, memory_map.dtype)
     query, memory = flatten_tokens(query_map), flatten_tokens(memory_map)
     for layer in layers:
-        query = layer(query, memory, query_pos, memory_pos)
+        query = layer(query, memory, query_pos, memory_pos, values_from_query)
     return unflatten_tokens(query, height, width)

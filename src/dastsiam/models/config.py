@@ -8,7 +8,7 @@ from typing import Literal
 
 @dataclass
 class TransformerConfig:
-    """Shared knobs of the ST and DA transformer modules (paper Sec. 3.2/3.3; choices in docs/design.md)."""
+    """Shared knobs of the ST and DA transformer modules (paper Sec. 2.1 eq. 1-4 and Sec. 2.2 eq. 5; choices in docs/models.md)."""
 
     enabled: bool = False
     dim: int = 256  # token width; features are projected to it when the model's channels differ
@@ -25,8 +25,12 @@ class TransformerConfig:
 class STConfig(TransformerConfig):
     """Spatio-temporal fusion on the template: ``ST = Phi(Encoder(f_a, f_c)) + f_i``."""
 
-    # which template gives the attention queries; the other one gives keys/values
+    # Roles in the cross-attention (docs/models.md). Paper eq. 2: Softmax(Q_c K_a^T / sqrt(d)) V_c, i.e. the
+    # current template f_c gives the queries AND the values, the accumulated template f_a the keys:
+    # query "current" + value "query" (the default). value "key" takes the values from the key template
+    # (standard cross-attention: queries attend to and read from the other template; the pre-2026-11-29 roles).
     query: Literal["current", "accumulated"] = "current"
+    value: Literal["query", "key"] = "query"
 
 
 @dataclass
@@ -42,5 +46,8 @@ class ModelConfig:
     nano_version: Literal["v2", "v3"] = "v2"  # only for arch == "nano"
     st: STConfig = field(default_factory=STConfig)
     da: DAConfig = field(default_factory=DAConfig)
-    # branch of the head used for the tracker's score; see docs/design.md ("gate confidence")
+    # classification branches the tracker's gate reads (docs/tracking.md, "gate"): cls = the 2-way softmax
+    # branch only; cls_conf = it plus the BCE confidence branch (the paper's weighted sum, Sec. 2.3); conf =
+    # the confidence branch only. For arch nano, cls_conf / conf add the confidence branch to the head
+    # (NanoTrack has none); r50 heads always have it.
     confidence: Literal["cls", "cls_conf", "conf"] = "cls_conf"

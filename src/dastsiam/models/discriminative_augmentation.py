@@ -1,4 +1,4 @@
-"""DA: discriminative augmentation of search features (DASTSiam, Sec. 3.3).
+"""DA: discriminative augmentation of search features (DASTSiam Sec. 2.2, eq. 5).
 
     DA = Phi(Decoder(f_z*, f_s)) + f_s
 

@@ -12,6 +12,10 @@ exactly; ``tests/models/test_nano_onnx.py`` checks both against onnxruntime. Sum
   concatenated with the pixel-wise map (after a ``2x2`` conv that brings it to ``15x15``).
 * **Outputs**: ``cls`` = 2-way logits (channel 1 = target), ``loc = exp(.)`` = distances ``l, t, r, b`` in
   search-crop pixels from each cell's point, exactly as OpenCV's ``TrackerNano`` decodes them.
+* **Optional confidence branch** (not in NanoTrack; ``ModelConfig.confidence`` ``cls_conf`` / ``conf``): the
+  paper's second classification branch (Sec. 2.3, ``L_cls2``: FCOS-style BCE) as one 3x3 conv on the
+  classification tower's features -> one logit per cell (``conf``). Zero-initialised, so an untrained branch
+  says 0.5 everywhere and the rest of the network is NanoTrack unchanged.
 
 DASTSiam's ST (template fusion) and DA (search augmentation) modules plug in on the backbone features:
 ST fuses template features, DA augments the search features before the correlations.
@@ -258,7 +262,7 @@ class NanoHead(nn.Module):
     TEMPLATE_SIDE = 8  # 127 / 16 rounded up: template feature side
     CENTRE_SIDE = 4  # v3: side of the template centre used by the depthwise correlation
 
-    def __init__(self, spec: NanoSpec, tower_width: int = 96):
+    def __init__(self, spec: NanoSpec, tower_width: int = 96, confidence_branch: bool = False):
         super().__init__()
         c = spec.channels
         cells = self.TEMPLATE_SIDE * self.TEMPLATE_SIDE
@@ -277,8 +281,14 @@ class NanoHead(nn.Module):
             self.bbox_tower = _tower_v2(cells, tower_width)
         self.cls_logits = nn.Sequential(nn.Conv2d(tower_width, 2, 1))
         self.bbox_pred = nn.Sequential(nn.Conv2d(tower_width, 4, 1))
+        # the paper's BCE confidence branch (FCOS puts its centre-ness conv on the classification tower)
+        self.conf_logits = nn.Conv2d(tower_width, 1, 3, padding=1) if confidence_branch else None
+        if self.conf_logits is not None:
+            nn.init.zeros_(self.conf_logits.weight)
+            nn.init.zeros_(self.conf_logits.bias)
 
-    def forward(self, f_z: torch.Tensor, f_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, f_z: torch.Tensor, f_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``(cls logits (B, 2, S, S), l/t/r/b distances (B, 4, S, S), conf logits (B, 1, S, S) or None)``."""
         reg = self.corr_pw_reg(f_z, f_x)
         cls = self.corr_pw_cls(f_z, f_x)
         if self.depthwise_branch:
@@ -286,16 +296,19 @@ class NanoHead(nn.Module):
             z_centre = f_z[:, :, lo:lo + self.CENTRE_SIDE, lo:lo + self.CENTRE_SIDE]
             reg = self.down_reg(torch.cat((reg, self.corr_dw_reg(z_centre, f_x)), 1))
             cls = self.down_cls(torch.cat((cls, self.corr_dw_cls(z_centre, f_x)), 1))
-        logits = self.cls_logits(self.cls_tower(cls))
+        cls_features = self.cls_tower(cls)
+        logits = self.cls_logits(cls_features)
         # exp keeps the four distances positive; they are search-crop pixels (OpenCV TrackerNano uses them as is)
         distances = torch.exp(self.bbox_pred(self.bbox_tower(reg)))
-        return logits, distances
+        conf = self.conf_logits(cls_features) if self.conf_logits is not None else None
+        return logits, distances, conf
 
 
 class NanoTrack(SiameseModel):
     """NanoTrack v2/v3 as a :class:`SiameseModel`, optionally with DASTSiam's ST and DA modules."""
 
-    def __init__(self, version: str = "v2", st: nn.Module | None = None, da: nn.Module | None = None):
+    def __init__(self, version: str = "v2", st: nn.Module | None = None, da: nn.Module | None = None,
+                 confidence_branch: bool = False):
         super().__init__()
         if version not in NANO_SPECS:
             raise ValueError(f"unknown NanoTrack version {version!r} (choose from {', '.join(NANO_SPECS)})")
@@ -303,7 +316,7 @@ class NanoTrack(SiameseModel):
         self.version = version
         self.channels = spec.channels
         self.backbone = NanoBackbone(spec.blocks)
-        self.head = NanoHead(spec)
+        self.head = NanoHead(spec, confidence_branch=confidence_branch)
         self.st = st
         self.da = da
         self.geometry = nano_geometry(spec.score_size)
@@ -323,8 +336,8 @@ class NanoTrack(SiameseModel):
         f_x = self.backbone(x)
         if self.da is not None:
             f_x = self.da(f_z, f_x)
-        logits, distances = self.head(f_z, f_x)
-        return HeadOutput(cls=logits, loc=distances, conf=None)
+        logits, distances, conf = self.head(f_z, f_x)
+        return HeadOutput(cls=logits, loc=distances, conf=conf)
 
     def fuse_for_inference(self) -> "NanoTrack":
         """Fold every BatchNorm into the conv before it and drop the no-op layers (in place, eval only).
@@ -373,8 +386,14 @@ def _folded_sequential(seq: nn.Sequential) -> nn.Module:
     return kept[0] if len(kept) == 1 else nn.Sequential(*kept)
 
 
+def has_confidence_branch(cfg: ModelConfig) -> bool:
+    """A nano model gets the BCE confidence branch when its gate reads it (``confidence`` cls_conf / conf)."""
+    return cfg.confidence in ("cls_conf", "conf")
+
+
 def build(cfg: ModelConfig) -> NanoTrack:
-    """An untrained NanoTrack of ``cfg.nano_version``, with ST/DA (zero-initialised) where enabled."""
+    """An untrained NanoTrack of ``cfg.nano_version``, with ST/DA and the confidence branch (all
+    zero-initialised at their output) where the config asks for them."""
     channels = NANO_SPECS[cfg.nano_version].channels
     st = da = None
     if cfg.st.enabled:
@@ -385,4 +404,4 @@ def build(cfg: ModelConfig) -> NanoTrack:
         from dastsiam.models.discriminative_augmentation import DiscriminativeAugmentation
 
         da = DiscriminativeAugmentation(cfg.da, channels)
-    return NanoTrack(cfg.nano_version, st=st, da=da)
+    return NanoTrack(cfg.nano_version, st=st, da=da, confidence_branch=has_confidence_branch(cfg))

@@ -47,9 +47,10 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
     ),
     "nano-st-da": BuiltinModel(
         ModelConfig(arch="nano", nano_version="v2", st=STConfig(enabled=True, dim=64, heads=4, ffn_dim=256),
-                    da=DAConfig(enabled=True, dim=64, heads=4, ffn_dim=256), confidence="cls"),
+                    da=DAConfig(enabled=True, dim=64, heads=4, ffn_dim=256), confidence="cls_conf"),
         "nanotrack_v2.safetensors",
-        "light DASTSiam: NanoTrack v2 + ST + DA (zero-initialised; equals `nano` until fine-tuned)",
+        "light DASTSiam: NanoTrack v2 + ST + DA + BCE confidence branch (zero-initialised; cls/loc equal "
+        "`nano` until fine-tuned)",
     ),
     "dastsiam-r50": BuiltinModel(
         ModelConfig(arch="r50", st=STConfig(enabled=True), da=DAConfig(enabled=True)),
@@ -140,8 +141,10 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.dev
         if entry.weights is not None:
             path = WEIGHTS_DIR / entry.weights
             state, _ = _read_safetensors(path)
-            # built-in ST/DA variants start from the base model's weights: their modules keep the zero init
-            load_state(model, state, str(path), strict=not (cfg.st.enabled or cfg.da.enabled))
+            # built-in ST/DA/confidence variants start from the base model's weights: the added modules keep
+            # their zero init (strict loading for the plain published models)
+            adds_modules = cfg.st.enabled or cfg.da.enabled or cfg.confidence != "cls"
+            load_state(model, state, str(path), strict=not adds_modules)
         return model.to(device).eval(), cfg
 
     path = Path(key)
