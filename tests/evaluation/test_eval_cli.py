@@ -74,7 +74,9 @@ def test_bad_input_is_reported_by_file_and_line_and_the_rest_scores(shared_data,
     assert f"{results / 'Bird1.txt'}:5,7" in err
     assert "no results for 1 of 5 sequences (BlurBody)" in err
     scores = json.loads(out.read_text())["KCF"]
-    assert scores["sequences"] == 4
+    assert scores["sequences"] == 5  # BlurBody counts, as all failures
+    assert scores["sequences_with_results"] == 4
+    assert scores["missing"] == ["BlurBody"] and scores["complete"] is False
     assert 0 < scores["success_auc"] < 1
 
 

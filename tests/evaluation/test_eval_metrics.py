@@ -109,19 +109,28 @@ def test_invalid_results_take_the_previous_box():
     assert as_is.iou[2] == 0.0 and as_is.iou[3] == 0.0
 
 
-def test_short_results_align_with_the_last_rows():
+def test_frames_a_short_result_does_not_cover_are_failures():
     gt = moving_gt(5)
     aligned = align_results(gt[2:], 5, "end")
     assert np.isnan(aligned[:2]).all()
     np.testing.assert_array_equal(aligned[2:], gt[2:])
     assert np.isnan(align_results(gt[:3], 5, "start")[3:]).all()
-    # scoring: a run that started 2 frames later is scored on the last 3 frames only (OTB-100's Tiger1)
-    late = gt[2:] + [1.0, 0, 0, 0]  # 1 px off, so the frame-1 rule (row 1 := ground truth) is visible
-    scores = score_frames(late, gt, preset("otb"))
-    np.testing.assert_allclose(scores.iou, [1.0, 9 / 11, 9 / 11])
-    # a run that stopped early: the missing tail is scored like missing results (previous box)
-    early = score_frames(gt[:3], gt, Conventions(align="start", first_frame="as_is"))
-    np.testing.assert_allclose(early.iou, [1.0, 1.0, 1.0, 6 / 14, 2 / 18])
+    # a run that stopped early: the tail it does not cover fails (never filled with the previous box)
+    early = score_frames(gt[:3], gt, preset("otb"))
+    np.testing.assert_allclose(early.iou, [1.0, 1.0, 1.0, 0.0, 0.0])
+    assert early.failed.tolist() == [False, False, False, True, True]
+    assert np.isinf(early.centre_error[3:]).all()
+    # a run that started 2 frames later (align="end"): the first frames it does not cover fail
+    late = gt[2:] + [1.0, 0, 0, 0]
+    scores = score_frames(late, gt, Conventions(align="end", first_frame="as_is"))
+    np.testing.assert_allclose(scores.iou, [0.0, 0.0, 9 / 11, 9 / 11, 9 / 11])
+    # an invalid row inside the covered part is still replaced by the previous box (OTB toolkit)
+    holed = gt[:4].copy()
+    holed[2] = np.nan
+    np.testing.assert_allclose(score_frames(holed, gt, preset("otb")).iou[:4], [1.0, 1.0, 6 / 14, 1.0])
+    # one row (or none) can never score more than frame 1
+    one = score_sequence("s", gt[:1], gt, preset("otb"))
+    assert one.success_auc <= 1 / 5 + 1e-12
 
 
 def test_normalised_precision_hand_computed():

@@ -37,8 +37,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, action="append", required=True,
                    help="results root holding <Tracker>/<Seq>.txt (repeatable)")
     p.add_argument("--trackers", nargs="+", help="score only these trackers")
-    p.add_argument("--sequences", nargs="+", help="score only these sequences")
-    p.add_argument("--json", type=Path, help="write the scores as JSON")
+    p.add_argument("--sequences", nargs="+", metavar="NAMES",
+                   help="score only these sequences: comma- or space-separated, as in 'dastsiam run' "
+                        "(any spelling of split OTB sequences: Jogging-1, Jogging.1, Jogging_1)")
+    p.add_argument("--missing", choices=("fail", "shared"), default="fail",
+                   help="a sequence without a result: 'fail' scores all its frames as failures and marks the "
+                        "tracker incomplete (default); 'shared' ranks every tracker on the sequences they all "
+                        "have results for (pytracking's rule)")
+    p.add_argument("--json", type=Path, help="write the scores (and the curves, to redraw the plots) as JSON")
     p.add_argument("--per-sequence", action="store_true", help="include per-sequence scores in the JSON")
     p.add_argument("--plots", type=Path, help="write success/precision plots into this folder")
     p.add_argument("--plot-format", nargs="+", default=["png"], choices=["png", "pdf", "svg"])
@@ -80,6 +86,61 @@ def _print_warnings(warnings, limit: int) -> None:
         print(f"  ... and {len(messages) - limit} more (--max-warnings)", file=sys.stderr)
 
 
+def split_names(values) -> list[str] | None:
+    """Sequence names from ``--sequences`` given comma- or space-separated (or both): ``a,b c`` -> a, b, c."""
+    if not values:
+        return None
+    if isinstance(values, str):
+        values = [values]
+    names = [n for v in values for n in v.replace(",", " ").split()]
+    return list(dict.fromkeys(names)) or None
+
+
+def check_outputs(json_path: Path | None = None, plots_dir: Path | None = None) -> None:
+    """Make sure the JSON file and the plots folder can be written, before any scoring starts (InputError)."""
+    from dastsiam.errors import InputError
+
+    if json_path is not None:
+        json_path = Path(json_path)
+        if json_path.is_dir():
+            raise InputError(f"--json {json_path}: is a folder; give a file name")
+        _check_folder(json_path.parent, f"--json {json_path}")
+        probe = json_path.with_name(f".{json_path.name}.probe")
+        try:
+            with open(json_path if json_path.exists() else probe, "a"):
+                pass
+        except OSError as exc:
+            raise InputError(f"--json {json_path}: cannot write ({exc.strerror or exc})") from None
+        finally:
+            if probe.exists():
+                probe.unlink()
+    if plots_dir is not None:
+        plots_dir = Path(plots_dir)
+        if plots_dir.exists() and not plots_dir.is_dir():
+            raise InputError(f"--plots {plots_dir}: is a file; give a folder")
+        _check_folder(plots_dir, f"--plots {plots_dir}")
+
+
+def _check_folder(folder: Path, what: str) -> None:
+    from dastsiam.errors import InputError
+
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{what}: {parent} is not a folder")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{what}: cannot create {folder} ({exc.strerror or exc})") from None
+    probe = folder / ".dastsiam-write-probe"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"{what}: cannot write in {folder} ({exc.strerror or exc})") from None
+
+
 def run(args) -> int:
     from dastsiam.datasets import load_dataset
     from dastsiam.errors import InputError
@@ -88,18 +149,21 @@ def run(args) -> int:
     )
     from dastsiam.evaluation.results import Warnings
 
+    check_outputs(args.json, args.plots)
+    args.sequences = split_names(args.sequences)
     if args.dataset == "vot2018":
         return _run_vot(args)
     conventions = _conventions(args)
     warnings = Warnings()
     if args.anno is not None:
-        ground_truth = ground_truth_from_anno_dir(args.anno, args.att, args.sequences, warnings)
+        ground_truth = ground_truth_from_anno_dir(args.anno, args.att, args.sequences, warnings, args.dataset)
     else:
         sequences = load_dataset(args.dataset, args.root, split=args.split, names=args.sequences)
         if any(s.attributes.get("test_split") for s in sequences):
             raise InputError(f"{args.root}: the GOT-10k test split has no ground truth; submit to the server")
         ground_truth = ground_truth_from_sequences(sequences, args.dataset)
-    report = score_results(ground_truth, args.results, conventions, args.dataset, args.trackers, warnings)
+    report = score_results(ground_truth, args.results, conventions, args.dataset, args.trackers, warnings,
+                           missing=args.missing)
     print(format_table(report, attributes=args.attributes))
     if args.json:
         report.write_json(args.json, per_sequence=args.per_sequence)

@@ -18,7 +18,7 @@ INVALID_RESULT_CHOICES = ("previous", "as_is")
 INVALID_GT_CHOICES = ("fail", "skip")
 GT_VALID_CHOICES = ("positive", "size")
 SUCCESS_OP_CHOICES = (">", ">=")
-ALIGN_CHOICES = ("end", "start")
+ALIGN_CHOICES = ("start", "end")
 AVERAGE_CHOICES = ("sequence", "frame")
 
 
@@ -38,8 +38,10 @@ class Conventions:
         gt_valid: which ground-truth rows are valid: ``positive`` (all four numbers > 0 in the file's own
             1-based convention, the OTB toolkit's ``rect_anno > 0``) or ``size`` (finite with ``w>0``, ``h>0``).
         success_op: success at threshold ``t`` is ``IoU > t`` (every official toolkit) or ``IoU >= t``.
-        align: a result shorter than the annotation covers its ``end`` rows (the run started later, as in the
-            OTB-100 release: Tiger1) or its ``start`` rows (the run stopped early).
+        align: a result shorter than the annotation covers its ``start`` rows (the run stopped early) or its
+            ``end`` rows (the run started later); either way the frames it does not cover are failures. The
+            OTB-100 release's Tiger1 results (349 rows for frames 6..354) match the official sequence range
+            in :data:`OTB_START_FRAMES` and are scored on that range.
         average: ``sequence`` (curves averaged over sequences: OTB, UAV, LaSOT) or ``frame`` (all frames of all
             sequences pooled: GOT-10k's AO and SR).
         success_thresholds: number of points of the success curve over [0, 1] (21: OTB; 101: GOT-10k, pysot).
@@ -53,7 +55,7 @@ class Conventions:
     invalid_gt: str = "fail"
     gt_valid: str = "positive"
     success_op: str = ">"
-    align: str = "end"
+    align: str = "start"
     average: str = "sequence"
     success_thresholds: int = 21
     precision_threshold: float = 20.0
@@ -84,6 +86,10 @@ class Conventions:
         """A copy with the given fields changed (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
+
+#: OTB sequences whose official range (the OTB toolkit's ``configSeqs100.m``) starts after the first row of
+#: the annotation file: a result with exactly ``rows - (start - 1)`` rows is scored on that range.
+OTB_START_FRAMES = {"Tiger1": 6}
 
 #: Precision curve thresholds: 0..50 pixels (OTB plots), normalised precision 0..0.5 (LaSOT plots).
 PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64)

@@ -75,12 +75,9 @@ def fill_invalid_with_previous(results: np.ndarray) -> np.ndarray:
 
 
 def align_results(results: np.ndarray, n_frames: int, align: str = "end") -> np.ndarray:
-    """Bring ``results`` to ``n_frames`` rows: a shorter file fills the ``end`` (or ``start``) rows and the
-    other rows are NaN (missing results); a longer one is cut to its first ``n_frames`` rows.
-
-    :func:`score_frames` applies ``align="end"`` by dropping the annotation's first rows instead (the run
-    started later, so those frames are not part of it); ``"start"`` scores the missing tail as missing results.
-    """
+    """Bring ``results`` to ``n_frames`` rows: a shorter file fills the ``start`` (or ``end``) rows and the
+    other rows are NaN (not covered; :func:`score_frames` scores them as failures); a longer one is cut to its
+    first ``n_frames`` rows."""
     if len(results) >= n_frames:
         return results[:n_frames]
     out = np.full((n_frames, 4), np.nan)
@@ -96,7 +93,7 @@ class FrameScores:
     """Per-frame scores of one sequence, over the frames that count (see ``Conventions``)."""
 
     iou: np.ndarray  # IoU, 0 where the frame fails
-    failed: np.ndarray  # frames that count as failures whatever the threshold (invalid ground truth)
+    failed: np.ndarray  # frames that fail whatever the threshold: invalid ground truth, or not covered by the result
     centre_error: np.ndarray  # inf where failed
     norm_centre_error: np.ndarray  # inf where failed
 
@@ -107,35 +104,41 @@ class FrameScores:
 def score_frames(results, ground_truth, conventions: Conventions = Conventions(), absent=None) -> FrameScores:
     """Per-frame IoU and centre errors of one sequence under ``conventions``.
 
-    ``results`` may be shorter than ``ground_truth``: with ``align="end"`` the run covers the last frames and
-    the sequence is scored from there (frame-1 rule included); with ``"start"`` the missing tail frames are
-    missing results. ``absent`` marks
-    frames a benchmark flags as target-absent (treated like invalid ground truth).
+    Every annotated frame is scored. A result shorter than ``ground_truth`` covers its first rows
+    (``align="start"``) or its last ones (``"end"``); the frames it does not cover are **failures** (OTB
+    rules: a missing result never passes a threshold and is never filled from a previous box), so a short or
+    empty file can only lower a score. (The OTB-100 release's Tiger1, whose official range starts at frame 6,
+    is handled by the caller cutting the annotation, see :data:`~.conventions.OTB_START_FRAMES`.) The frame-1
+    rule applies when the result has at least one row. ``absent`` marks frames a benchmark flags as
+    target-absent (treated like invalid ground truth).
     """
     gt = np.asarray(ground_truth, dtype=np.float64).reshape(-1, 4)
     res = np.asarray(results, dtype=np.float64).reshape(-1, 4)
-    if absent is not None:
-        absent = np.asarray(absent, dtype=bool)
-    if conventions.align == "end" and len(res) < len(gt):
-        # the run started later (OTB-100's Tiger1: frames 6..354): the sequence is the last len(res) frames
-        gt = gt[len(gt) - len(res) :]
-        absent = absent[len(absent) - len(res) :] if absent is not None else None
-    res = align_results(res, len(gt), conventions.align)
-    if conventions.first_frame == "ground_truth" and len(gt):
+    n = len(gt)
+    covered = min(len(res), n)
+    uncovered = np.ones(n, dtype=bool)
+    if conventions.align == "end":
+        uncovered[n - covered :] = False
+    else:
+        uncovered[:covered] = False
+    res = align_results(res, n, conventions.align)
+    if conventions.first_frame == "ground_truth" and covered:
         res = res.copy()
         res[0] = gt[0]
+        uncovered[0] = False
     if conventions.invalid_result == "previous":
         res = fill_invalid_with_previous(res)
+        res[uncovered] = np.nan
     gt_ok = valid_ground_truth(gt, conventions.gt_valid)
     if absent is not None:
         gt_ok &= ~np.asarray(absent, dtype=bool)
-    keep = np.ones(len(gt), dtype=bool)
-    if conventions.first_frame == "exclude" and len(gt):
+    keep = np.ones(n, dtype=bool)
+    if conventions.first_frame == "exclude" and n:
         keep[0] = False
     if conventions.invalid_gt == "skip":
         keep &= gt_ok
-    res, gt, gt_ok = res[keep], gt[keep], gt_ok[keep]
-    failed = ~gt_ok
+    res, gt, gt_ok, uncovered = res[keep], gt[keep], gt_ok[keep], uncovered[keep]
+    failed = ~gt_ok | uncovered
     iou = overlap(res, gt, conventions.iou)
     iou[failed] = 0.0
     err = centre_error(res, gt)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from dastsiam.datasets._io import sort_key
-from dastsiam.evaluation.conventions import Conventions
+from dastsiam.evaluation.conventions import NORM_PRECISION_THRESHOLDS, OTB_START_FRAMES, PRECISION_THRESHOLDS, Conventions
 from dastsiam.evaluation.metrics import FrameScores, SequenceScore, aggregate, concatenate, score_frames, summarise
 from dastsiam.evaluation.results import Warnings, check_result_boxes, native_offset, read_boxes, read_times
 from dastsiam.errors import InputError
@@ -32,12 +33,16 @@ class GroundTruth:
     boxes: np.ndarray
     absent: np.ndarray | None = None
     attributes: dict = field(default_factory=dict)
+    start_frame: int = 1  # official first frame of the sequence within the annotation (OTB-100's Tiger1: 6)
 
 
-def ground_truth_from_anno_dir(anno_dir, att_dir=None, names=None, warnings: Warnings | None = None) -> list[GroundTruth]:
+def ground_truth_from_anno_dir(
+    anno_dir, att_dir=None, names=None, warnings: Warnings | None = None, dataset: str = "otb"
+) -> list[GroundTruth]:
     """Read every ``<Seq>.txt`` of ``anno_dir`` (unreadable files are warnings, unless none is readable).
 
     ``att_dir`` (default: ``anno_dir/../att`` when it exists) holds OTB attribute files ``<Seq>.txt``.
+    ``names`` may use any spelling of split sequences (``Jogging.1``, ``Jogging_1``, ``Jogging-1``).
     """
     from dastsiam.datasets.otb import load_otb_attributes
 
@@ -48,10 +53,11 @@ def ground_truth_from_anno_dir(anno_dir, att_dir=None, names=None, warnings: War
     with os.scandir(anno_dir) as entries:
         available = sorted((e.name[:-4] for e in entries if e.name.endswith(".txt")), key=sort_key)
     if names is not None:
-        missing = sorted(set(names) - set(available))
-        for name in missing:
-            warnings.add(f"{anno_dir / (name + '.txt')}: annotation not found; sequence skipped")
-        available = [n for n in names if n in set(available)]
+        resolved = resolve_names(names, available)
+        for name in names:
+            if name not in resolved:
+                warnings.add(f"{anno_dir / (name + '.txt')}: annotation not found; sequence skipped")
+        available = list(dict.fromkeys(resolved[n] for n in names if n in resolved))
     if not available:
         raise InputError(f"{anno_dir}: no <Seq>.txt annotation files")
     if att_dir is None and (anno_dir.parent / "att").is_dir():
@@ -73,7 +79,7 @@ def ground_truth_from_anno_dir(anno_dir, att_dir=None, names=None, warnings: War
                 attributes = load_otb_attributes(Path(att_dir) / f"{name}.txt")
             except InputError as exc:
                 warnings.add(f"{exc}; attributes of {name} ignored")
-        out.append(GroundTruth(name, boxes, None, attributes))
+        out.append(GroundTruth(name, boxes, None, attributes, _start_frame(dataset, name)))
     if not out:
         raise InputError(f"{anno_dir}: no readable annotation file")
     return out
@@ -95,7 +101,57 @@ def ground_truth_from_sequences(sequences, dataset: str) -> list[GroundTruth]:
             absent = seq.absent.copy()
             if "cover" in seq.attributes:
                 absent |= np.asarray(seq.attributes["cover"]) == 0
-        out.append(GroundTruth(seq.name, boxes, absent, attributes))
+        out.append(GroundTruth(seq.name, boxes, absent, attributes, _start_frame(dataset, seq.name)))
+    return out
+
+
+def _start_frame(dataset: str, name: str) -> int:
+    return OTB_START_FRAMES.get(name, 1) if dataset.lower().startswith("otb") else 1
+
+
+_SPLIT_SUFFIX = re.compile(r"^(.+?)[._-](\d+)$")
+
+
+def spelling_key(name: str) -> str:
+    """One key for the spellings of a split sequence: ``Jogging.1`` (got10k), ``Jogging_1`` (pytracking),
+    ``Jogging-1`` (OTB release, pysot) all give ``Jogging-1``."""
+    m = _SPLIT_SUFFIX.match(name)
+    return f"{m.group(1)}-{m.group(2)}" if m else name
+
+
+def resolve_names(wanted, available) -> dict[str, str]:
+    """Map each name of ``wanted`` to the name it stands for in ``available``: the same name, another
+    spelling of a split sequence (:func:`spelling_key`), or, either way round, the bare base name of a
+    sequence that is the only one of its base (got10k calls OTB-100's ``Human4-2`` just ``Human4``).
+    Names with no match (or more than one) are left out."""
+    wanted = list(wanted)
+    wanted_set = set(wanted)
+    available = list(available)
+    exact = set(available)
+
+    def bases(names):
+        out: dict[str, list[str]] = {}
+        for name in names:
+            m = _SPLIT_SUFFIX.match(name)
+            if m:
+                out.setdefault(m.group(1), []).append(name)
+        return out
+
+    by_key: dict[str, list[str]] = {}
+    for name in available:
+        by_key.setdefault(spelling_key(name), []).append(name)
+    available_bases, wanted_bases = bases(available), bases(wanted)
+    out = {}
+    for name in wanted:
+        m = _SPLIT_SUFFIX.match(name)
+        if name in exact:
+            out[name] = name
+        elif len(by_key.get(spelling_key(name), [])) == 1:
+            out[name] = by_key[spelling_key(name)][0]
+        elif m and m.group(1) in exact and m.group(1) not in wanted_set and len(wanted_bases.get(m.group(1), [])) == 1:
+            out[name] = m.group(1)  # Human4-2 -> Human4
+        elif not m and len(available_bases.get(name, [])) == 1:
+            out[name] = available_bases[name][0]  # Human4 -> Human4-2
     return out
 
 
@@ -128,6 +184,9 @@ def _result_files(folder: Path, name: str, listing: set[str]) -> list[Path]:
     return []
 
 
+MISSING_POLICIES = ("fail", "shared")
+
+
 @dataclass
 class TrackerReport:
     name: str
@@ -135,6 +194,11 @@ class TrackerReport:
     sequences: dict[str, SequenceScore]
     attributes: dict[str, dict]
     curves: dict
+    missing: list[str] = field(default_factory=list)  # annotated sequences without a (non-empty) result
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
 
 
 @dataclass
@@ -143,19 +207,41 @@ class Report:
     conventions: Conventions
     trackers: dict[str, TrackerReport]
     warnings: Warnings
-    sequence_count: int
+    sequence_count: int  # sequences every tracker is scored on
     sequence_attributes: dict[str, dict] = field(default_factory=dict)
+    annotated_count: int = 0  # annotated sequences (before ``missing="shared"`` narrows them)
+    missing_policy: str = "fail"
 
-    def to_json(self, per_sequence: bool = False) -> dict:
+    def to_json(self, per_sequence: bool = False, curves: bool = True) -> dict:
+        """``{tracker: {summary numbers, "missing", "complete", "curves", "attributes", ...}}``.
+
+        ``curves`` holds each plotted curve with its x values (``thresholds``), so plots can be redrawn from
+        the JSON alone: ``success`` (IoU thresholds), ``precision`` (pixels), ``norm_precision``.
+        """
         out = {}
+        success_x = [round(float(t), 6) for t in self.conventions.iou_thresholds]
         for name, tr in self.trackers.items():
             entry = {k: _clean(v) for k, v in tr.summary.items()}
+            entry["annotated_sequences"] = self.annotated_count
+            entry["missing"] = list(tr.missing)
+            entry["complete"] = tr.complete
+            if curves:
+                entry["curves"] = {
+                    "success": {"thresholds": success_x, "values": _clean_list(tr.curves["success"])},
+                    "precision": {"thresholds": [float(t) for t in PRECISION_THRESHOLDS],
+                                  "values": _clean_list(tr.curves["precision"])},
+                    "norm_precision": {"thresholds": [round(float(t), 6) for t in NORM_PRECISION_THRESHOLDS],
+                                       "values": _clean_list(tr.curves["norm_precision"])},
+                }
             if tr.attributes:
-                entry["attributes"] = {a: {k: _clean(v) for k, v in d.items()} for a, d in tr.attributes.items()}
+                entry["attributes"] = {
+                    a: {k: (_clean_list(v) if k == "success_curve" else _clean(v)) for k, v in d.items()}
+                    for a, d in tr.attributes.items()
+                }
             if per_sequence:
                 entry["per_sequence"] = {
                     s: {"success_auc": _clean(sc.success_auc), "precision": _clean(sc.precision_at),
-                        "ao": _clean(sc.ao), "frames": sc.frames}
+                        "ao": _clean(sc.ao), "frames": sc.frames, "has_result": s not in tr.missing}
                     for s, sc in tr.sequences.items()
                 }
             out[name] = entry
@@ -175,10 +261,124 @@ def _clean(value):
     return value
 
 
+def _clean_list(values) -> list:
+    return [_clean(float(v)) for v in np.asarray(values, dtype=np.float64)]
+
+
 def _summary_of(seq_scores: list[SequenceScore], frame_scores: list[FrameScores], conventions: Conventions):
     summary = aggregate(seq_scores, frame_scores, conventions)
     curves = summary.pop("curves")
     return summary, curves
+
+
+@dataclass
+class _Scored:
+    """Frames of the sequences a tracker has results for, before the sequences to report on are chosen."""
+
+    name: str
+    folder: Path
+    frames: dict[str, FrameScores]
+    missing: list[str]
+    fps: float
+
+
+def _read_sequence(folder: Path, stem: str, gt: GroundTruth, listing: set[str], conventions: Conventions,
+                   warnings: Warnings) -> FrameScores | None:
+    """Frames of every repetition of one sequence; ``None`` when no file holds a row."""
+    reps = []
+    for path in _result_files(folder, stem, listing):
+        boxes = read_boxes(path, warnings)
+        if boxes is None:
+            continue
+        if len(boxes) == 0:
+            warnings.add(f"{path}: empty result file; treated as no result")
+            continue
+        gt_boxes, absent = gt.boxes, gt.absent
+        official = len(gt.boxes) - (gt.start_frame - 1)
+        if gt.start_frame > 1 and len(boxes) == official:
+            # the benchmark's own range of this sequence (OTB-100 Tiger1: frames 6..354)
+            gt_boxes = gt.boxes[gt.start_frame - 1 :]
+            absent = absent[gt.start_frame - 1 :] if absent is not None else None
+        elif len(boxes) < len(gt_boxes):
+            where = "first" if conventions.align == "start" else "last"
+            warnings.add(
+                f"{path}: {len(boxes)} rows for {len(gt_boxes)} annotated frames; the result covers the {where} "
+                f"{len(boxes)} (align={conventions.align}) and the other {len(gt_boxes) - len(boxes)} frames "
+                f"count as failures"
+            )
+        elif len(boxes) > len(gt_boxes):
+            warnings.add(
+                f"{path}:{len(gt_boxes) + 1}: {len(boxes)} rows for {len(gt_boxes)} annotated frames; "
+                f"rows after {len(gt_boxes)} ignored"
+            )
+        check_result_boxes(boxes, path, warnings)
+        reps.append(score_frames(boxes, gt_boxes, conventions, absent))
+    return concatenate(reps) if reps else None
+
+
+def _read_tracker(name: str, folder: Path, ground_truth: list[GroundTruth], conventions: Conventions,
+                  warnings: Warnings) -> _Scored:
+    with os.scandir(folder) as entries:
+        items = list(entries)
+    listing = {e.name for e in items}
+    stems = [e.name[:-4] for e in items if e.is_file() and e.name.endswith(".txt")]
+    stems += [e.name for e in items if e.is_dir() and e.name != "times"]
+    matched = resolve_names([gt.name for gt in ground_truth], stems)
+    frames: dict[str, FrameScores] = {}
+    fps_values = []
+    missing = []
+    for gt in ground_truth:
+        stem = matched.get(gt.name)
+        scored = _read_sequence(folder, stem, gt, listing, conventions, warnings) if stem is not None else None
+        if scored is None:
+            missing.append(gt.name)
+            continue
+        frames[gt.name] = scored
+        times = read_times(folder / "times" / f"{stem}_time.txt")
+        if times is None:
+            times = read_times(folder / stem / f"{stem}_time.txt")
+        if times is not None and len(times) and np.all(times > 0):
+            fps_values.append(float(np.mean(1.0 / times)))
+    fps = float(np.mean(fps_values)) if fps_values else float("nan")
+    return _Scored(name, folder, frames, missing, fps)
+
+
+def _report_tracker(raw: _Scored, names: list[str], ground_truth: dict[str, GroundTruth],
+                    conventions: Conventions) -> TrackerReport:
+    """Summary over ``names``; a sequence of ``names`` without a result is scored as all failures."""
+    frame_lists = []
+    seq_scores: dict[str, SequenceScore] = {}
+    for name in names:
+        frames = raw.frames.get(name)
+        if frames is None:  # no result: every frame fails
+            gt = ground_truth[name]
+            frames = score_frames(np.zeros((0, 4)), gt.boxes, conventions, gt.absent)
+        frame_lists.append(frames)
+        seq_scores[name] = summarise(name, frames, conventions)
+    summary, curves = _summary_of(list(seq_scores.values()), frame_lists, conventions)
+    summary["sequences_with_results"] = sum(1 for n in names if n in raw.frames)
+    summary["fps"] = raw.fps
+    attributes = {}
+    attribute_names: list[str] = []
+    for name in names:
+        for key, value in ground_truth[name].attributes.items():
+            if key not in attribute_names and isinstance(value, (bool, np.bool_)):
+                attribute_names.append(key)
+    frame_by_name = dict(zip(names, frame_lists))
+    for attr in attribute_names:
+        chosen = [n for n in names if ground_truth[n].attributes.get(attr, False)]
+        if not chosen:
+            continue
+        sub_summary, sub_curves = _summary_of(
+            [seq_scores[n] for n in chosen], [frame_by_name[n] for n in chosen], conventions
+        )
+        attributes[attr] = {k: sub_summary[k] for k in ("success_auc", "precision", "ao", "sequences")}
+        attributes[attr]["success_curve"] = sub_curves["success"]
+    return TrackerReport(raw.name, summary, seq_scores, attributes, curves, list(raw.missing))
+
+
+def _shown(names: list[str], limit: int = 5) -> str:
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def score_tracker(
@@ -188,74 +388,9 @@ def score_tracker(
     conventions: Conventions,
     warnings: Warnings,
 ) -> TrackerReport:
-    """Score one tracker's folder against ``ground_truth``; problems go to ``warnings``."""
-    with os.scandir(folder) as entries:
-        listing = {e.name for e in entries}
-    seq_scores: dict[str, SequenceScore] = {}
-    frame_lists: list[FrameScores] = []
-    fps_values = []
-    missing = []
-    for gt in ground_truth:
-        files = _result_files(folder, gt.name, listing)
-        if not files:
-            missing.append(gt.name)
-            continue
-        reps = []
-        for path in files:
-            boxes = read_boxes(path, warnings)
-            if boxes is None:
-                continue
-            if len(boxes) != len(gt.boxes):
-                if len(boxes) < len(gt.boxes):
-                    how = (
-                        f"scored on the last {len(boxes)} annotated frames (run started later)"
-                        if conventions.align == "end"
-                        else f"frames after row {len(boxes)} scored as missing results"
-                    )
-                    warnings.add(
-                        f"{path}: {len(boxes)} rows for {len(gt.boxes)} annotated frames; {how} (align={conventions.align})"
-                    )
-                else:
-                    warnings.add(
-                        f"{path}:{len(gt.boxes) + 1}: {len(boxes)} rows for {len(gt.boxes)} annotated frames; "
-                        f"rows after {len(gt.boxes)} ignored"
-                    )
-            check_result_boxes(boxes, path, warnings)
-            reps.append(score_frames(boxes, gt.boxes, conventions, gt.absent))
-        if not reps:
-            continue
-        frames = concatenate(reps)
-        frame_lists.append(frames)
-        seq_scores[gt.name] = summarise(gt.name, frames, conventions)
-        times = read_times(folder / "times" / f"{gt.name}_time.txt")
-        if times is None:
-            times = read_times(folder / gt.name / f"{gt.name}_time.txt")
-        if times is not None and len(times) and np.all(times > 0):
-            fps_values.append(float(np.mean(1.0 / times)))
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        warnings.add(
-            f"{folder}: no results for {len(missing)} of {len(ground_truth)} sequences ({shown}); "
-            f"tracker {name} is averaged over the other {len(ground_truth) - len(missing)}"
-        )
-    summary, curves = _summary_of(list(seq_scores.values()), frame_lists, conventions)
-    summary["fps"] = float(np.mean(fps_values)) if fps_values else float("nan")
-    attributes = {}
-    attribute_names = []
-    for gt in ground_truth:
-        for key, value in gt.attributes.items():
-            if key not in attribute_names and isinstance(value, (bool, np.bool_)):
-                attribute_names.append(key)
-    index = {gt.name: i for i, gt in enumerate(ground_truth)}
-    scored_names = list(seq_scores)
-    frame_by_name = dict(zip(scored_names, frame_lists))
-    for attr in attribute_names:
-        chosen = [s for s in scored_names if ground_truth[index[s]].attributes.get(attr, False)]
-        if not chosen:
-            continue
-        sub_summary, _ = _summary_of([seq_scores[s] for s in chosen], [frame_by_name[s] for s in chosen], conventions)
-        attributes[attr] = {k: sub_summary[k] for k in ("success_auc", "precision", "ao", "sequences")}
-    return TrackerReport(name, summary, seq_scores, attributes, curves)
+    """Score one tracker's folder on every sequence of ``ground_truth`` (no result: all frames fail)."""
+    raw = _read_tracker(name, Path(folder), ground_truth, conventions, warnings)
+    return _report_tracker(raw, [gt.name for gt in ground_truth], {gt.name: gt for gt in ground_truth}, conventions)
 
 
 def score_results(
@@ -265,18 +400,67 @@ def score_results(
     dataset: str = "otb",
     trackers: list[str] | None = None,
     warnings: Warnings | None = None,
+    missing: str = "fail",
 ) -> Report:
-    """Score every tracker found under ``results_roots`` (``ROOT/<Tracker>/<Seq>.txt``)."""
+    """Score every tracker found under ``results_roots`` (``ROOT/<Tracker>/<Seq>.txt``).
+
+    Every tracker is scored on the same sequences, so the ranking compares like with like:
+
+    * ``missing="fail"`` (default): every annotated sequence; one without a result (no file, an empty or
+      unreadable one) counts as all frames failed and the tracker is reported incomplete.
+    * ``missing="shared"``: the sequences every tracker has results for (pytracking's rule); the count is
+      reported and the sequences left out are named in a warning.
+
+    A results root with no result for any annotated sequence raises :class:`InputError`; a tracker folder
+    with none is left out with a warning.
+    """
+    if missing not in MISSING_POLICIES:
+        raise InputError(f"missing-results policy must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
     warnings = warnings if warnings is not None else Warnings()
     found = discover_trackers(results_roots)
+    roots_text = ", ".join(str(r) for r in results_roots)
     if trackers:
         unknown = [t for t in trackers if t not in found]
+        if len(unknown) == len(trackers):
+            raise InputError(f"none of the trackers {', '.join(trackers)} has a results folder under {roots_text}")
         for t in unknown:
-            warnings.add(f"tracker {t}: no results folder under {', '.join(str(r) for r in results_roots)}")
+            warnings.add(f"tracker {t}: no results folder under {roots_text}")
         found = {t: found[t] for t in trackers if t in found}
-    reports = {name: score_tracker(name, folder, ground_truth, conventions, warnings) for name, folder in found.items()}
-    attributes = {gt.name: gt.attributes for gt in ground_truth}
-    return Report(dataset, conventions, reports, warnings, len(ground_truth), attributes)
+    raw = {name: _read_tracker(name, folder, ground_truth, conventions, warnings) for name, folder in found.items()}
+    for name in [n for n, r in raw.items() if not r.frames]:
+        warnings.add(f"{raw[name].folder}: no result file for any of the {len(ground_truth)} annotated sequences; "
+                     f"tracker {name} left out")
+        del raw[name]
+    if not raw:
+        example = ground_truth[0].name
+        raise InputError(
+            f"nothing to score under {roots_text}: no tracker folder holds a non-empty result for any of the "
+            f"{len(ground_truth)} annotated sequences (expected e.g. {Path(results_roots[0]) / 'TRACKER' / (example + '.txt')})"
+        )
+    by_name = {gt.name: gt for gt in ground_truth}
+    all_names = [gt.name for gt in ground_truth]
+    if missing == "shared":
+        names = [n for n in all_names if all(n in r.frames for r in raw.values())]
+        if not names:
+            raise InputError(f"the {len(raw)} trackers under {roots_text} share no sequence with results; "
+                             f"use --missing fail to score missing sequences as failures")
+        left_out = [n for n in all_names if n not in set(names)]
+        if left_out:
+            warnings.add(
+                f"{len(left_out)} of {len(all_names)} sequences left out because some tracker has no result "
+                f"for them ({_shown(left_out)}); every tracker is scored on the {len(names)} they share"
+            )
+    else:
+        names = all_names
+        for r in raw.values():
+            if r.missing:
+                warnings.add(
+                    f"{r.folder}: no results for {len(r.missing)} of {len(all_names)} sequences "
+                    f"({_shown(r.missing)}); scored as failures, tracker {r.name} is incomplete"
+                )
+    reports = {name: _report_tracker(r, names, by_name, conventions) for name, r in raw.items()}
+    attributes = {n: by_name[n].attributes for n in names}
+    return Report(dataset, conventions, reports, warnings, len(names), attributes, len(all_names), missing)
 
 
 TABLE_COLUMNS = {
@@ -296,14 +480,27 @@ def format_table(report: Report, attributes: bool = False) -> str:
         report.trackers.values(),
         key=lambda t: -(t.summary[key] if not math.isnan(t.summary[key]) else -1.0),
     )
-    width = max([len("Tracker")] + [len(t.name) for t in rows])
-    header = f"{'Tracker':<{width}}  " + "  ".join(f"{label:>8}" for _, label in columns) + f"  {'Seqs':>5}  {'FPS':>7}"
-    lines = [header, "-" * len(header)]
+    width = max([len("Tracker")] + [len(t.name) + 1 for t in rows])
+    if report.missing_policy == "shared":
+        scope = (f"{report.sequence_count} of {report.annotated_count} sequences: those all {len(rows)} trackers "
+                 f"have results for (--missing shared)")
+    else:
+        scope = f"{report.sequence_count} sequences; a sequence without a result counts as all frames failed"
+    header = f"{'Tracker':<{width}}  " + "  ".join(f"{label:>8}" for _, label in columns) + f"  {'Seqs':>7}  {'FPS':>7}"
+    lines = [f"{report.dataset.upper()}: {scope}", header, "-" * len(header)]
     for tr in rows:
         values = "  ".join(_fmt(tr.summary[k]) for k, _ in columns)
         fps = tr.summary.get("fps", float("nan"))
         fps_text = f"{fps:7.1f}" if not math.isnan(fps) else f"{'-':>7}"
-        lines.append(f"{tr.name:<{width}}  {values}  {len(tr.sequences):>5}  {fps_text}")
+        seqs = f"{tr.summary['sequences_with_results']}/{tr.summary['sequences']}"
+        label = tr.name + ("*" if tr.missing else "")
+        lines.append(f"{label:<{width}}  {values}  {seqs:>7}  {fps_text}")
+    incomplete = [tr for tr in rows if tr.missing]
+    if incomplete:
+        how = "scored as failures" if report.missing_policy == "fail" else "left out for every tracker"
+        lines.append("* incomplete: " + "; ".join(
+            f"{tr.name} has no results for {len(tr.missing)} sequence(s) ({_shown(tr.missing, 3)})" for tr in incomplete
+        ) + f" ({how})")
     if attributes:
         attr_names = []
         for tr in rows:
