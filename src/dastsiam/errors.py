@@ -11,3 +11,13 @@ class InputError(DastsiamError, ValueError):
 
 class ModelError(DastsiamError, ValueError):
     """Unknown model name or a weights file that cannot be loaded."""
+
+
+class OutputError(DastsiamError, OSError):
+    """An output folder or file cannot be created or written (exists as the wrong kind, no permission, disk full)."""
+
+
+class DastsiamWarning(UserWarning):
+    """Something the user should know that does not stop the work (a truncated frame, an untrained model).
+
+    The command line prints these as one ``dastsiam: warning: ...`` line."""

@@ -8,12 +8,16 @@ point turns those into a single ``dastsiam: error: ...`` line and exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
+import warnings
 
 from dastsiam import __version__
 from dastsiam.config import ConfigError
-from dastsiam.errors import DastsiamError
+from dastsiam.errors import DastsiamError, DastsiamWarning
 from dastsiam.runtime import prepare_environment
 
 # sub-command name -> module in dastsiam.cli (imported lazily so `dastsiam --help` stays fast)
@@ -42,6 +46,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that it winds up as on Ctrl-C (files finished, checkpoints saved)."""
+
+
+@contextlib.contextmanager
+def _cli_signals_and_warnings():
+    """SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``), so every sub-command's Ctrl-C clean-up
+    (closing the video, saving the checkpoint) also runs when a job scheduler or ``kill`` stops it; library
+    warnings (:class:`DastsiamWarning`) print as one ``dastsiam: warning: ...`` line. Both are restored on exit
+    (``main`` is also called in-process by tests)."""
+
+    def on_term(signum, frame):
+        raise Terminated()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DastsiamWarning):
+            print(f"dastsiam: warning: {message}", file=sys.stderr)
+        else:
+            previous_show(message, category, filename, lineno, file, line)
+
+    previous_show = warnings.showwarning
+    previous_term = None
+    if threading.current_thread() is threading.main_thread():
+        previous_term = signal.signal(signal.SIGTERM, on_term)
+    warnings.showwarning = show
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DastsiamWarning)  # each truncated frame is its own warning
+            yield
+    finally:
+        warnings.showwarning = previous_show
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
 def main(argv: list[str] | None = None) -> int:
     prepare_environment()  # passive OpenMP waiting must be set before any sub-command imports torch
     parser = build_parser()
@@ -49,14 +88,18 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    try:
-        return int(args.func(args) or 0)
-    except (DastsiamError, ConfigError) as exc:
-        print(f"dastsiam: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("dastsiam: interrupted; results written so far are kept", file=sys.stderr)
-        return 130
+    with _cli_signals_and_warnings():
+        try:
+            return int(args.func(args) or 0)
+        except (DastsiamError, ConfigError) as exc:
+            print(f"dastsiam: error: {exc}", file=sys.stderr)
+            return 2
+        except Terminated:
+            print("dastsiam: terminated (SIGTERM); results written so far are kept", file=sys.stderr)
+            return 128 + signal.SIGTERM
+        except KeyboardInterrupt:
+            print("dastsiam: interrupted; results written so far are kept", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dastsiam.errors import InputError
+from dastsiam.errors import InputError, OutputError
 
 BOXES_FILE = "boxes.txt"
 VIDEO_FILE = "tracked.mp4"
@@ -56,8 +56,15 @@ def parse_box(text: str) -> np.ndarray:
     """``x,y,w,h`` from the command line (or the first line of a file of that name)."""
     raw = text
     path = Path(text)
-    if "," not in text and path.is_file():
-        lines = [line for line in path.read_text().splitlines() if line.strip()]
+    if "," not in text and not _numbers(text):  # a file name, not "x y w h"
+        if path.is_dir():
+            raise InputError(f"--box {text}: is a folder, not a box file")
+        if not path.is_file():
+            raise InputError(f"--box {text}: no such box file (give x,y,w,h or a file whose first line holds them)")
+        try:
+            lines = [line for line in path.read_text().splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"--box {text}: unreadable box file ({getattr(exc, 'strerror', None) or exc})") from None
         if not lines:
             raise InputError(f"{path}: empty box file")
         raw = lines[0]
@@ -72,6 +79,14 @@ def parse_box(text: str) -> np.ndarray:
     if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
         raise InputError(f"--box {text!r}: width and height must be finite and > 0")
     return box
+
+
+def _numbers(text: str) -> bool:
+    try:
+        [float(p) for p in text.split()]
+    except ValueError:
+        return False
+    return bool(text.split())
 
 
 def format_box(box) -> str:
@@ -185,8 +200,65 @@ def _draw(frame: np.ndarray, box, index: int, score: float) -> np.ndarray:
     return image
 
 
+class _Outputs:
+    """``DIR/boxes.txt`` (and ``DIR/tracked.mp4``), checked and opened before any tracking work starts.
+
+    Every failure (``--out`` is a file or cannot be created, ``boxes.txt`` is a folder, no permission, disk
+    full) is an :class:`OutputError` naming the path, which the CLI prints as one line with exit status 2.
+    """
+
+    def __init__(self, out: Path, save_video: bool, fps: float, size: tuple[int, int]):
+        self.boxes_path = out / BOXES_FILE
+        self.video_path = out / VIDEO_FILE if save_video else None
+        self.lines = 0
+        self.boxes = None
+        self.writer = None
+        if out.exists() and not out.is_dir():
+            raise OutputError(f"--out {out}: exists and is not a folder")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
+        for path in (self.boxes_path, self.video_path):
+            if path is not None and path.is_dir():
+                raise OutputError(f"{path}: is a folder, cannot write the {path.suffix[1:]} file there")
+        try:
+            self.boxes = open(self.boxes_path, "w")
+        except OSError as exc:
+            raise OutputError(f"{self.boxes_path}: cannot write ({exc.strerror or exc})") from None
+        if self.video_path is not None:
+            import cv2
+
+            self.writer = cv2.VideoWriter(str(self.video_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+            if not self.writer.isOpened():
+                self.close()
+                raise OutputError(f"{self.video_path}: cannot open a video writer (mp4v)")
+
+    def write(self, box, frame: np.ndarray, index: int, score: float) -> None:
+        try:
+            self.boxes.write(format_box(box) + "\n")
+            self.boxes.flush()
+        except OSError as exc:
+            raise OutputError(f"{self.boxes_path}: cannot write ({exc.strerror or exc}); "
+                              f"the first {self.lines} lines are kept") from None
+        self.lines += 1
+        if self.writer is not None:
+            self.writer.write(_draw(frame, box, index, score))
+
+    def close(self) -> None:
+        """Finish both files (also on errors, Ctrl-C and SIGTERM: an mp4 is only playable once released)."""
+        if self.writer is not None:
+            self.writer.release()
+            self.writer = None
+        if self.boxes is not None:
+            boxes, self.boxes = self.boxes, None
+            try:
+                boxes.close()
+            except OSError:  # the failed flush was reported already
+                pass
+
+
 def run(args) -> int:
-    import cv2
     from tqdm import tqdm
 
     from dastsiam.tracking.video import open_source
@@ -198,6 +270,8 @@ def run(args) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames {args.max_frames}: must be >= 1")
     source = open_source(args.source)
+    outputs = progress = None
+    count = 0
     try:
         frames = iter(source)
         try:
@@ -207,44 +281,35 @@ def run(args) -> int:
         height, width = first.shape[:2]
         if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
             raise InputError(f"--box {format_box(box)} lies outside the {width}x{height} first frame of {source.name}")
+        outputs = _Outputs(args.out, args.save_video, source.fps, (width, height))  # before the slow model load
         tracker = build_tracker(args)
 
-        args.out.mkdir(parents=True, exist_ok=True)
-        writer = None
-        if args.save_video:
-            writer = cv2.VideoWriter(str(args.out / VIDEO_FILE), cv2.VideoWriter_fourcc(*"mp4v"), source.fps,
-                                     (width, height))
-            if not writer.isOpened():
-                raise InputError(f"{args.out / VIDEO_FILE}: cannot open a video writer (mp4v)")
         total = source.count if args.max_frames is None else min(source.count or args.max_frames, args.max_frames)
-        progress = tqdm(total=total, unit="frame", disable=args.no_progress, file=sys.stderr, dynamic_ncols=True)
-        count = 0
+        # no bar where stderr is not a terminal (logs, pipes): it would break the one-line error contract there
+        progress = tqdm(total=total, unit="frame", disable=True if args.no_progress else None, file=sys.stderr,
+                        dynamic_ncols=True)
         start = time.perf_counter()
-        with open(args.out / BOXES_FILE, "w") as boxes_file:
-            tracker.init(first, box)
-            boxes_file.write(format_box(box) + "\n")
-            boxes_file.flush()
-            if writer is not None:
-                writer.write(_draw(first, box, 0, 1.0))
-            count = 1
+        tracker.init(first, box)
+        outputs.write(box, first, 0, 1.0)
+        count = 1
+        progress.update(1)
+        for index, frame in frames:
+            if args.max_frames is not None and count >= args.max_frames:
+                break
+            result, score = tracker.track(frame)
+            outputs.write(result, frame, index, score)
+            count += 1
             progress.update(1)
-            for index, frame in frames:
-                if args.max_frames is not None and count >= args.max_frames:
-                    break
-                result, score = tracker.track(frame)
-                boxes_file.write(format_box(result) + "\n")
-                boxes_file.flush()
-                if writer is not None:
-                    writer.write(_draw(frame, result, index, score))
-                count += 1
-                progress.update(1)
         elapsed = time.perf_counter() - start
-        progress.close()
-        if writer is not None:
-            writer.release()
     finally:
+        if progress is not None:
+            progress.close()
+        if outputs is not None:
+            outputs.close()
         source.close()
     fps = count / elapsed if elapsed > 0 else math.inf
-    print(f"tracked {count} frames of {source.name} in {elapsed:.2f} s: {fps:.1f} fps "
-          f"(incl. decoding); boxes in {args.out / BOXES_FILE}")
+    where = f"boxes in {outputs.boxes_path}"
+    if outputs.video_path is not None:
+        where += f", annotated video in {outputs.video_path}"
+    print(f"tracked {count} frames of {source.name} in {elapsed:.2f} s: {fps:.1f} fps (incl. decoding); {where}")
     return 0

@@ -7,15 +7,19 @@ Every frame comes out as ``uint8 (H, W, 3)`` BGR (OpenCV order). Grayscale frame
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import warnings
 from pathlib import Path
 from typing import Iterator
 
 import cv2
 import numpy as np
 
-from dastsiam.errors import InputError
+from dastsiam.errors import DastsiamWarning, InputError
 
-__all__ = ["IMAGE_SUFFIXES", "to_bgr", "FrameSource", "open_source", "list_frames"]
+__all__ = ["IMAGE_SUFFIXES", "to_bgr", "FrameSource", "open_source", "list_frames", "read_frame"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -45,6 +49,54 @@ def list_frames(folder: Path) -> list[Path]:
             if (folder / sub).is_dir():
                 return list_frames(folder / sub)
     return files
+
+
+def _truncated_jpeg(file: Path) -> bool:
+    """A JPEG whose data does not end with the EOI marker ``FF D9`` (trailing zero padding allowed)."""
+    try:
+        with open(file, "rb") as f:
+            if f.read(2) != b"\xff\xd8":
+                return False
+            f.seek(0, os.SEEK_END)
+            f.seek(max(2, f.tell() - 64))
+            tail = f.read()
+    except OSError:
+        return False  # imread reports it
+    return not tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """libjpeg prints "Premature end of JPEG file" on file descriptor 2 itself; our warning replaces it."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real descriptor 2 (embedded interpreters)
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def read_frame(file: Path, index: int) -> np.ndarray:
+    """Frame ``index`` of a folder as BGR; a truncated JPEG is decoded (its missing part grey, as libjpeg does)
+    with a :class:`DastsiamWarning` naming the file and frame; an undecodable file is an :class:`InputError`."""
+    if _truncated_jpeg(file):
+        with _stderr_silenced():
+            image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
+        if image is not None:
+            warnings.warn(f"{file} (frame {index}): truncated JPEG (premature end of file); "
+                          "its missing part is decoded as grey", DastsiamWarning, stacklevel=2)
+    else:
+        image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise InputError(f"{file}: unreadable image (frame {index})")
+    return to_bgr(image, f"{file} (frame {index})")
 
 
 class FrameSource:
@@ -88,10 +140,7 @@ class FrameSource:
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         if self.files is not None:
             for index, file in enumerate(self.files):
-                image = cv2.imread(str(file), cv2.IMREAD_UNCHANGED)
-                if image is None:
-                    raise InputError(f"{file}: unreadable image (frame {index})")
-                yield index, to_bgr(image, f"{file} (frame {index})")
+                yield index, read_frame(file, index)
             return
         assert self.capture is not None
         index = 0
