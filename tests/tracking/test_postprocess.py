@@ -61,6 +61,31 @@ def test_softmax_and_score_maps():
     np.testing.assert_allclose(pp.score_map(cls, conf, "weighted", 0.25)[0], [0.25 * 0.75 + 0.6, 0.25 * 0.5 + 0.6])
     np.testing.assert_allclose(pp.score_map(cls, None, "weighted")[0], [0.75, 0.5])  # no conf branch -> cls
     np.testing.assert_allclose(pp.score_map(cls, conf, "cls")[0], [0.75, 0.5])
+    # the paper's sum, normalised by the weight sum for picking: (1 * 0.75 + 1 * 0.8) / 2, (0.5 + 0.8) / 2
+    np.testing.assert_allclose(pp.score_map(cls, conf, "sum")[0], [0.775, 0.65])
+    np.testing.assert_allclose(pp.score_map(cls, conf, "sum", weights=(3.0, 1.0))[0], [(2.25 + 0.8) / 4, (1.5 + 0.8) / 4])
+    np.testing.assert_allclose(pp.score_map(cls, None, "sum")[0], [0.75, 0.5])  # no conf branch -> cls
+
+
+def test_gate_values_by_hand():
+    cls = np.zeros((2, 1, 2))
+    cls[1, 0, 0] = math.log(3.0)  # p_cls = 0.75, 0.5
+    conf = np.array([[[math.log(9.0), math.log(1.5)]]])  # p_conf = 0.9, 0.6
+    sum_map = pp.score_map(cls, conf, "sum")
+    # eq.: gate = w_cls * softmax + w_conf * sigmoid at the chosen cell, weights 1 and 1 -> [0, 2]
+    assert pp.gate_value(sum_map, 0, 0, "sum") == pytest.approx(0.75 + 0.9)  # 1.65 > 1.18: update
+    assert pp.gate_value(sum_map, 0, 1, "sum") == pytest.approx(0.5 + 0.6)  # 1.10 < 1.18: no update
+    weighted = pp.score_map(cls, conf, "sum", weights=(2.0, 0.5))
+    assert pp.gate_value(weighted, 0, 1, "sum", (2.0, 0.5)) == pytest.approx(2.0 * 0.5 + 0.5 * 0.6)
+    # the weighted average, single branches and the map maximum
+    assert pp.gate_value(pp.score_map(cls, conf, "weighted", 0.5), 0, 0, "weighted") == pytest.approx(0.825)
+    assert pp.gate_value(pp.score_map(cls, conf, "cls"), 0, 1, "cls") == pytest.approx(0.5)
+    assert pp.gate_value(pp.score_map(cls, conf, "conf"), 0, 1, "conf") == pytest.approx(0.6)
+    assert pp.gate_value(pp.score_map(cls, conf, "response_max"), 0, 1, "response_max") == pytest.approx(0.75)
+    # a model without the confidence branch: the sum counts it as agreeing, 2 * p_cls
+    assert pp.gate_value(pp.score_map(cls, None, "sum"), 0, 0, "sum") == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="unknown confidence mode"):
+        pp.score_map(cls, conf, "max")
 
 
 def test_cell_points_hand_values():

@@ -133,7 +133,38 @@ def test_gate_confidence_modes(mode, expected_update):
     tracker.init(FRAME, (100.0, 80.0, 40.0, 30.0))
     _, score = tracker.track(FRAME)
     assert score == pytest.approx({"cls": 0.5, "conf": 0.9, "weighted": 0.7}[mode])
+    assert tracker.last.gate == pytest.approx(score)
     assert tracker.last.updated is expected_update
+
+
+@pytest.mark.parametrize("target_logit, conf_logit, gate, expected_update", [
+    (math.log(3.0), math.log(9.0), 0.75 + 0.9, True),  # 1.65 > 1.18
+    (0.0, math.log(1.5), 0.5 + 0.6, False),  # 1.10 < 1.18 (the average, 0.55, would have passed the old 0.5)
+    (math.log(4.0), math.log(0.62 / 0.38), 0.8 + 0.62, True),  # 1.42
+    (math.log(1.5), math.log(1.5), 0.6 + 0.6, True),  # 1.20, just above
+    (math.log(1.4), math.log(1.4), 2 * 1.4 / 2.4, False),  # 1.1667, just below
+])
+def test_paper_sum_gate_in_the_siamrpn_preset(target_logit, conf_logit, gate, expected_update):
+    """Sec. 3.1: softmax target probability + sigmoid confidence (weights 1, 1) compared with 1.18."""
+    cfg = preset("siamrpn")
+    assert (cfg.gate_confidence, cfg.gate_weights, cfg.update_threshold) == ("sum", (1.0, 1.0), 1.18)
+    model = FakeBoxModel(st=True, target_logit=target_logit, conf_logit=conf_logit)
+    tracker = Tracker(model, cfg)
+    tracker.init(FRAME, (100.0, 80.0, 40.0, 30.0))
+    _, score = tracker.track(FRAME)
+    assert tracker.last.gate == pytest.approx(gate)
+    assert score == pytest.approx(gate / 2)  # track() reports the 0..1 normalised value
+    assert tracker.last.updated is expected_update
+
+
+def test_sum_gate_weights_are_configurable():
+    # 2 * 0.5 + 0.5 * 0.9 = 1.45 > 1.18; with weights (1, 1) it is 1.4, with (0.5, 0.5) 0.7
+    model = FakeBoxModel(st=True, target_logit=0.0, conf_logit=math.log(9.0))
+    for weights, gate in (((2.0, 0.5), 1.45), ((1.0, 1.0), 1.4), ((0.5, 0.5), 0.7)):
+        tracker = Tracker(model, preset("siamrpn", gate_weights=weights))
+        tracker.init(FRAME, (100.0, 80.0, 40.0, 30.0))
+        tracker.track(FRAME)
+        assert tracker.last.gate == pytest.approx(gate) and tracker.last.updated is (gate > 1.18)
 
 
 class FakeSiamFC(SiameseModel):
@@ -171,6 +202,41 @@ def test_siamfc_scale_pyramid_decoding():
     assert box[0] + box[2] / 2 == pytest.approx(cx_after_two, abs=2 * 0.25 * s_x / 255 + 1e-6)
     assert box[1] + box[3] / 2 == pytest.approx(95.0, abs=0.5)
     assert score == pytest.approx(1 / (1 + math.exp(-5.0)), abs=0.02)
+    # the gate is the raw response maximum: the peak cell's logit 10 * 1 - 5 = 5
+    assert tracker.last.gate == pytest.approx(5.0)
+
+
+class FakeSiamFCWithST(FakeSiamFC):
+    def __init__(self, height):
+        super().__init__(peak=(8, 8))
+        self.height = height
+        self.fused = 0
+
+    @property
+    def has_st(self):
+        return True
+
+    def fuse(self, f_a, f_c, f_i):
+        self.fused += 1
+        return f_i
+
+    def track(self, x, f_z):
+        out = super().track(x, f_z)
+        return HeadOutput(cls=out.cls - 5.0 + self.height, loc=None)  # peak logit = height
+
+
+@pytest.mark.parametrize("height, expected_update", [(1.0, True), (0.37, True), (0.36, False), (-2.0, False)])
+def test_siamfc_gate_thresholds_the_raw_response_maximum(height, expected_update):
+    """Sec. 3.1: SiamFC's update threshold is set on the maximum of the response map (ours: 0.364)."""
+    cfg = preset("siamfc")
+    assert cfg.gate_confidence == "response_max" and cfg.update_threshold == pytest.approx(0.364)
+    model = FakeSiamFCWithST(height)
+    tracker = Tracker(model, cfg)
+    tracker.init(FRAME, (100.0, 80.0, 40.0, 30.0))
+    tracker.track(FRAME)  # discovers the missing box branch
+    tracker.track(FRAME)
+    assert tracker.last.gate == pytest.approx(height)
+    assert tracker.last.updated is expected_update and (model.fused > 0) is expected_update
 
 
 def test_bad_boxes_and_frames():

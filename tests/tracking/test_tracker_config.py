@@ -3,7 +3,7 @@
 import pytest
 
 from dastsiam.config import ConfigError, from_dict, to_dict
-from dastsiam.models import ModelConfig
+from dastsiam.models import BUILTIN_MODELS, ModelConfig
 from dastsiam.tracking import PRESETS, TrackerConfig, preset, tracker_config_for
 
 
@@ -43,10 +43,29 @@ def test_yaml_round_trip_is_strict():
 
 
 def test_tracker_config_for_models():
-    assert tracker_config_for(ModelConfig(arch="nano")) == PRESETS["nano"]
+    from dataclasses import replace
+
+    # the published NanoTrack models: exactly OpenCV's TrackerNano
+    assert tracker_config_for(ModelConfig(arch="nano", confidence="cls")) == PRESETS["nano"]
+    assert tracker_config_for(BUILTIN_MODELS["nano"].config) == PRESETS["nano"]
+    # nano with ST + the confidence branch: OpenCV's decoding with the paper's sum gate
+    light = tracker_config_for(BUILTIN_MODELS["nano-st-da"].config)
+    assert light == replace(PRESETS["nano"], gate_confidence="sum", update_threshold=1.18)
     assert tracker_config_for(ModelConfig(arch="alexnet")) == PRESETS["siamfc"]
-    assert tracker_config_for(ModelConfig(arch="r50", confidence="cls_conf")).gate_confidence == "weighted"
-    assert tracker_config_for(ModelConfig(arch="r50", confidence="conf")).gate_confidence == "conf"
+    r50 = tracker_config_for(ModelConfig(arch="r50", confidence="cls_conf"))
+    assert r50 == PRESETS["siamrpn"] and (r50.gate_confidence, r50.update_threshold) == ("sum", 1.18)
+    conf_only = tracker_config_for(ModelConfig(arch="r50", confidence="conf"))
+    assert (conf_only.gate_confidence, conf_only.update_threshold) == ("conf", 0.59)
+    cls_only = tracker_config_for(ModelConfig(arch="r50", confidence="cls"))
+    assert (cls_only.gate_confidence, cls_only.update_threshold) == ("cls", 0.59)
+
+
+def test_gate_weights_are_validated():
+    assert TrackerConfig().gate_weights == (1.0, 1.0) and TrackerConfig().update_threshold == 1.18
+    for bad in [(1.0, -0.5), (0.0, 0.0)]:
+        with pytest.raises(ConfigError, match="gate_weights"):
+            TrackerConfig(gate_weights=bad)
+    assert from_dict(TrackerConfig, {"gate_weights": [2, 0.5]}).gate_weights == (2.0, 0.5)
 
 
 def test_boxes_file_formatting():

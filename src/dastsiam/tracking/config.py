@@ -11,19 +11,33 @@ Presets (see docs/tracking.md for where each number comes from):
     penalty measured against the target *position* (as OpenCV's code does), not its size.
 ``"siamrpn"``
     pysot's SiamRPN++ ResNet-50 test settings (window 0.42, penalty_k 0.05, lr 0.38), pysot rounding; the
-    default for the ResNet-50 models.
+    paper's update gate: weighted sum of the two classification branches, threshold 1.18 (Sec. 3.1).
 ``"siamfc"``
     SiamFC's scale-pyramid search (3 scales, step 1.0375, scale penalty 0.9745, scale lr 0.59, x16 bicubic
-    response upsampling, window influence 0.176); used whenever the model has no box branch.
+    response upsampling, window influence 0.176); used whenever the model has no box branch. Update gate:
+    threshold on the raw response maximum (paper Sec. 3.1; the value is ours, see :data:`SIAMFC_THRESHOLD`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["TrackerConfig", "PRESETS", "preset", "tracker_config_for"]
+__all__ = ["TrackerConfig", "PRESETS", "preset", "tracker_config_for", "PAPER_THRESHOLD", "SIAMFC_THRESHOLD",
+           "SINGLE_BRANCH_THRESHOLD"]
+
+# Sec. 3.1: "In SiamRPN ... we decide to set the update threshold to 1.18" -- for the weighted sum of the two
+# classification branches (softmax target probability + sigmoid confidence, weights 1 and 1: range [0, 2]).
+PAPER_THRESHOLD = 1.18
+# Gates reading one branch in [0, 1] (cls or conf alone, the weighted average): the paper's level per branch,
+# 1.18 / 2 (our choice; the paper only uses the two-branch sum).
+SINGLE_BRANCH_THRESHOLD = PAPER_THRESHOLD / 2
+# SiamFC: "the threshold value is directly set for the maximum value of the response map" (no number given).
+# The response is the logit of SiamFC's logistic loss; we use the logit of the same per-branch level,
+# log(0.59 / 0.41) = 0.364: the peak must be at least as sure as one SiamRPN branch at the paper's threshold.
+SIAMFC_THRESHOLD = round(math.log(SINGLE_BRANCH_THRESHOLD / (1.0 - SINGLE_BRANCH_THRESHOLD)), 3)
 
 
 @dataclass
@@ -41,11 +55,15 @@ class TrackerConfig:
     min_size: float = 10.0  # smallest width/height a box is clipped to
     grid: Literal["geometry", "opencv"] = "geometry"  # cell positions: OutputGeometry or OpenCV's (j - S//2)*stride
     scale_penalty_reference: Literal["size", "position"] = "size"  # "position" = OpenCV NanoTrack's quirk
-    # --- which score picks the cell and gates the template update
-    gate_confidence: Literal["cls", "conf", "weighted"] = "cls"
+    # --- which score picks the cell and gates the template update (docs/tracking.md, "gate")
+    # sum: w_cls * softmax(cls) + w_conf * sigmoid(conf) at the chosen cell (the paper's); weighted: the
+    # average w * softmax + (1 - w) * sigmoid; cls / conf: one branch; response_max: the map's maximum
+    # (SiamFC: the raw response maximum)
+    gate_confidence: Literal["sum", "weighted", "cls", "conf", "response_max"] = "sum"
+    gate_weights: tuple[float, float] = (1.0, 1.0)  # (w_cls, w_conf) of the "sum" gate
     confidence_weight: float = 0.5  # w in weighted = w * softmax(cls) + (1 - w) * sigmoid(conf)
     # --- template memory (only for models with ST)
-    update_threshold: float = 0.8  # update f_c / f_z* only when the gate confidence exceeds this
+    update_threshold: float = PAPER_THRESHOLD  # update f_c / f_z* only when the gate value exceeds this
     update_interval: int = 1  # try an update every this many frames (1 = every frame)
     # --- SiamFC scale-pyramid decoding (models whose HeadOutput.loc is None)
     scale_num: int = 3
@@ -65,6 +83,8 @@ class TrackerConfig:
             (0 <= self.siamfc_window_influence <= 1, "siamfc_window_influence must be in [0, 1]"),
             (0 <= self.lr <= 1, "lr must be in [0, 1]"),
             (0 <= self.confidence_weight <= 1, "confidence_weight must be in [0, 1]"),
+            (len(self.gate_weights) == 2 and min(self.gate_weights) >= 0 and sum(self.gate_weights) > 0,
+             "gate_weights must be two weights >= 0 with a positive sum"),
             (self.min_size > 0, "min_size must be > 0"),
             (self.update_interval >= 1, "update_interval must be >= 1"),
             (self.scale_num >= 1 and self.scale_num % 2 == 1, "scale_num must be odd"),
@@ -88,10 +108,12 @@ PRESETS: dict[str, TrackerConfig] = {
         min_size=10.0,
         grid="opencv",
         scale_penalty_reference="position",
-        gate_confidence="cls",
+        gate_confidence="cls",  # OpenCV's score; nano models with a confidence branch: tracker_config_for
+        update_threshold=SINGLE_BRANCH_THRESHOLD,
     ),
-    "siamrpn": TrackerConfig(window_influence=0.42, penalty_k=0.05, lr=0.38, gate_confidence="weighted"),
-    "siamfc": TrackerConfig(gate_confidence="cls"),
+    "siamrpn": TrackerConfig(window_influence=0.42, penalty_k=0.05, lr=0.38, gate_confidence="sum",
+                             gate_weights=(1.0, 1.0), update_threshold=PAPER_THRESHOLD),
+    "siamfc": TrackerConfig(gate_confidence="response_max", update_threshold=SIAMFC_THRESHOLD),
 }
 
 
@@ -104,15 +126,27 @@ def preset(name: str, **overrides) -> TrackerConfig:
     return dataclasses.replace(PRESETS[name], **overrides)
 
 
-_GATE_FROM_MODEL = {"cls": "cls", "cls_conf": "weighted", "conf": "conf"}
+# ModelConfig.confidence -> (gate mode, threshold)
+_GATE_FROM_MODEL = {
+    "cls_conf": ("sum", PAPER_THRESHOLD),
+    "cls": ("cls", SINGLE_BRANCH_THRESHOLD),
+    "conf": ("conf", SINGLE_BRANCH_THRESHOLD),
+}
 
 
 def tracker_config_for(model_config) -> TrackerConfig:
-    """The preset matching a :class:`~dastsiam.models.ModelConfig` (arch -> preset; confidence -> gate)."""
+    """The preset matching a :class:`~dastsiam.models.ModelConfig`: arch -> preset, confidence -> gate.
+
+    ``alexnet`` -> ``siamfc`` (raw response maximum). ``nano`` -> ``nano`` (OpenCV's decoding, exact for the
+    published models, whose ``confidence`` is ``cls``); a nano model with the confidence branch gets the
+    paper's gate on top (``cls_conf``: sum, 1.18). ``r50`` -> ``siamrpn`` with the gate of its ``confidence``.
+    """
     arch = getattr(model_config, "arch", "r50")
-    if arch == "nano":
-        return preset("nano")  # OpenCV's post-processing; the gate uses cls, as OpenCV scores
     if arch == "alexnet":
         return preset("siamfc")
-    gate = _GATE_FROM_MODEL.get(getattr(model_config, "confidence", "cls_conf"), "weighted")
-    return preset("siamrpn", gate_confidence=gate)
+    gate, threshold = _GATE_FROM_MODEL[getattr(model_config, "confidence", "cls_conf")]
+    if arch == "nano":
+        if gate == "cls":
+            return preset("nano")  # exactly OpenCV's TrackerNano
+        return preset("nano", gate_confidence=gate, update_threshold=threshold)
+    return preset("siamrpn", gate_confidence=gate, update_threshold=threshold)

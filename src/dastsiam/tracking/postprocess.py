@@ -15,6 +15,8 @@ __all__ = [
     "softmax_target",
     "sigmoid",
     "score_map",
+    "gate_value",
+    "GATE_MODES",
     "cell_points",
     "decode_ltrb",
     "change",
@@ -54,21 +56,51 @@ def softmax_target(cls: np.ndarray) -> np.ndarray:
     return e[1] / e.sum(axis=0)
 
 
-def score_map(cls: np.ndarray, conf: np.ndarray | None, mode: str, weight: float = 0.5) -> np.ndarray:
-    """The map that picks the target cell and gates the template update.
+GATE_MODES = ("sum", "weighted", "cls", "conf", "response_max")
 
-    ``"cls"``: softmax(cls)[target]; ``"conf"``: sigmoid(conf); ``"weighted"``:
-    ``weight * softmax(cls)[target] + (1 - weight) * sigmoid(conf)``. Without a conf branch every mode is ``"cls"``.
+
+def score_map(cls: np.ndarray, conf: np.ndarray | None, mode: str, weight: float = 0.5,
+              weights: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """The ``[0, 1]`` map that picks the target cell (before penalty and window); see :func:`gate_value`.
+
+    With ``p = softmax(cls)[target]`` and ``q = sigmoid(conf)``:
+    ``"sum"``: ``(w_cls p + w_conf q) / (w_cls + w_conf)`` with ``(w_cls, w_conf) = weights`` (the paper's
+    weighted sum, normalised so that penalties, window and size smoothing keep their SiamRPN meaning);
+    ``"weighted"``: ``weight p + (1 - weight) q``; ``"conf"``: ``q``; ``"cls"`` and ``"response_max"``: ``p``.
+    Without a conf branch every mode uses ``p`` (a missing branch counts as agreeing with the other).
     """
     p_cls = softmax_target(cls)
-    if conf is None or mode == "cls":
+    if conf is None or mode in ("cls", "response_max"):
+        if mode not in GATE_MODES:
+            raise ValueError(f"unknown confidence mode {mode!r}")
         return p_cls
     p_conf = sigmoid(np.asarray(conf)[0])
     if mode == "conf":
         return p_conf
     if mode == "weighted":
         return weight * p_cls + (1.0 - weight) * p_conf
+    if mode == "sum":
+        w_cls, w_conf = weights
+        return (w_cls * p_cls + w_conf * p_conf) / (w_cls + w_conf)
     raise ValueError(f"unknown confidence mode {mode!r}")
+
+
+def gate_value(score: np.ndarray, row: int, col: int, mode: str, weights: tuple[float, float] = (1.0, 1.0)) -> float:
+    """The number compared with ``TrackerConfig.update_threshold`` (paper Sec. 2.3 "Inference" and Sec. 3.1).
+
+    ``score`` is :func:`score_map`'s map and ``(row, col)`` the chosen cell. ``"sum"``: the paper's weighted
+    **sum** ``w_cls p + w_conf q`` at the cell (range ``[0, w_cls + w_conf]``, ``[0, 2]`` for the default
+    weights 1 and 1; threshold 1.18); ``"response_max"``: the maximum of the classification map (SiamFC's
+    raw response maximum is handled by the tracker's SiamFC decoding); every other mode: the map at the cell.
+    NaN counts as 0.
+    """
+    if mode == "response_max":
+        value = float(np.nanmax(score)) if np.isfinite(score).any() else 0.0
+    else:
+        value = float(score[row, col])
+        if mode == "sum":
+            value *= weights[0] + weights[1]
+    return float(np.nan_to_num(value, nan=0.0))
 
 
 def cell_points(geometry: OutputGeometry, grid: str = "geometry", score_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:

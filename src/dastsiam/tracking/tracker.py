@@ -3,9 +3,10 @@
 Boxes are ``x, y, w, h`` floats, 0-based pixels (:mod:`dastsiam.boxes`). Frames are ``uint8`` BGR
 (grayscale and BGRA are converted, see :func:`dastsiam.tracking.video.to_bgr`).
 
-Template memory (paper Sec. 3.2): ``f_i`` (first frame's template) never changes; ``f_a`` (accumulated)
-starts as ``f_i``; when the model has ST and the gate confidence of a frame exceeds
-``TrackerConfig.update_threshold``, a new exemplar ``z`` is cropped at the new box, ``f_c = template(z)``,
+Template memory (paper Sec. 2.3 "Inference"): ``f_i`` (first frame's template) never changes; ``f_a``
+(accumulated) starts as ``f_i``; when the model has ST and the frame's gate value (:func:`postprocess.gate_value`:
+by default the paper's weighted sum of the two classification branches, Sec. 3.1) exceeds
+``TrackerConfig.update_threshold`` (1.18), a new exemplar ``z`` is cropped at the new box, ``f_c = template(z)``,
 ``f_z* = fuse(f_a, f_c, f_i)``, and ``f_a = f_z*`` is used to track the following frames.
 
 Two decoding modes, chosen by the model's output: box branch (``HeadOutput.loc``) with SiamRPN/NanoTrack
@@ -36,9 +37,10 @@ class TrackResult:
     """Details of the last :meth:`Tracker.track` call (for debugging and evaluation)."""
 
     box: np.ndarray
-    score: float  # gate confidence at the chosen cell
+    score: float  # confidence 0..1 at the chosen cell (the normalised gate map; what track() returns)
     updated: bool  # whether the template memory was updated on this frame
     best_cell: tuple[int, int]  # (row, col) in the score map (SiamFC: in the upsampled response)
+    gate: float = float("nan")  # the value compared with update_threshold (e.g. the 0..2 sum)
 
 
 def area_preserving_box(polygon) -> np.ndarray:
@@ -143,19 +145,19 @@ class Tracker:
             raise RuntimeError("Tracker.track() called before Tracker.init()")
         image = self._frame(frame, initialising=False)
         if self._siamfc:
-            box, score, cell = self._track_siamfc(image)
+            box, score, cell, gate = self._track_siamfc(image)
         else:
-            box, score, cell = self._track_box_branch(image)
-        updated = self._maybe_update_template(image, score)
-        self.last = TrackResult(box, score, updated, cell)
+            box, score, cell, gate = self._track_box_branch(image)
+        updated = self._maybe_update_template(image, gate)
+        self.last = TrackResult(box, score, updated, cell, gate)
         return box, score
 
     # ------------------------------------------------------------------ template memory
-    def _maybe_update_template(self, image: np.ndarray, confidence: float) -> bool:
+    def _maybe_update_template(self, image: np.ndarray, gate: float) -> bool:
         cfg = self.config
         if not self.has_st or self.frame_index % cfg.update_interval != 0:
             return False
-        if not (confidence > cfg.update_threshold):
+        if not (gate > cfg.update_threshold):
             return False
         f_c = self.model.template(self._exemplar(image))
         self.f_z = self.model.fuse(self.f_a, f_c, self.f_i)
@@ -193,7 +195,7 @@ class Tracker:
             self._window = pp.cosine_window(size, cfg.window)
             self._points = pp.cell_points(geo, cfg.grid, size)
         xs, ys = self._points
-        score = pp.score_map(cls, conf, cfg.gate_confidence, cfg.confidence_weight)
+        score = pp.score_map(cls, conf, cfg.gate_confidence, cfg.confidence_weight, cfg.gate_weights)
         pred_cx, pred_cy, pred_w, pred_h = pp.decode_ltrb(loc, xs, ys)
 
         scale_z = geo.exemplar_size / s_z
@@ -206,14 +208,15 @@ class Tracker:
         row, col = np.unravel_index(int(np.argmax(pscore)), pscore.shape)
 
         best_score = float(np.nan_to_num(score[row, col], nan=0.0))
+        gate = pp.gate_value(score, row, col, cfg.gate_confidence, cfg.gate_weights)
         if not np.all(np.isfinite([pred_cx[row, col], pred_cy[row, col], pred_w[row, col], pred_h[row, col]])):
             box = self._clip_and_store(self.center, self.size)  # head gave garbage: keep the last state
-            return box, 0.0, (int(row), int(col))
+            return box, 0.0, (int(row), int(col)), 0.0
         lr = float(penalty[row, col]) * best_score * cfg.lr
         center = self.center + np.array([pred_cx[row, col], pred_cy[row, col]]) / scale_z
         new_size = (1.0 - lr) * self.size + lr * np.array([pred_w[row, col], pred_h[row, col]]) / scale_z
         box = self._clip_and_store(center, new_size)
-        return box, best_score, (int(row), int(col))
+        return box, best_score, (int(row), int(col)), gate
 
     def _clip_and_store(self, center: np.ndarray, size: np.ndarray) -> np.ndarray:
         width, height = self.frame_size
@@ -263,4 +266,14 @@ class Tracker:
         scale = (1.0 - cfg.scale_lr) + cfg.scale_lr * factors[scale_id]
         score = float(pp.sigmoid(raw[row, col])) if np.isfinite(raw[row, col]) else 0.0
         box = self._clip_and_store(self.center + disp_image, self.size * scale)
-        return box, score, (int(row), int(col))
+        return box, score, (int(row), int(col)), self._siamfc_gate(responses[scale_id], score)
+
+    def _siamfc_gate(self, response: np.ndarray, score: float) -> float:
+        """SiamFC's gate (paper Sec. 3.1): ``response_max`` = the maximum of the chosen scale's raw response
+        map (logits, before upsampling and window); other modes read ``score`` (sigmoid at the peak; ``sum``
+        scales it by the weight sum, a missing confidence branch counting as agreeing)."""
+        cfg = self.config
+        if cfg.gate_confidence == "response_max":
+            finite = response[np.isfinite(response)]
+            return float(finite.max()) if finite.size else -math.inf
+        return score * (sum(cfg.gate_weights) if cfg.gate_confidence == "sum" else 1.0)
