@@ -164,3 +164,33 @@ def test_bad_config_fails_naming_the_key(tmp_path, capsys, text, key):
     assert main(["train", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert str(cfg) in err and key in err, err
+
+
+def test_trainer_threads_default_to_cores_minus_loader_workers(uav_half, tmp_path, monkeypatch):
+    from dastsiam import runtime
+    from dastsiam.training.trainer import Trainer
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(runtime, "cpu_count", lambda: 6)
+    try:
+        assert Trainer(smoke_config(uav_half, tmp_path, runtime__threads=0, runtime__workers=2)).threads == 4
+        assert torch.get_num_threads() == 4
+        assert Trainer(smoke_config(uav_half, tmp_path, runtime__threads=0, runtime__workers=8)).threads == 1
+        assert Trainer(smoke_config(uav_half, tmp_path, runtime__threads=3, runtime__workers=2)).threads == 3
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_training_entry_points_set_passive_openmp_before_torch_starts():
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "KMP_BLOCKTIME")}
+    for code in ("import dastsiam.training.trainer, os, sys; print(os.environ.get('OMP_WAIT_POLICY'))",
+                 "import runpy, sys, os; sys.argv = ['train_speed.py', '--help']; "
+                 f"runpy.run_path({str(REPO / 'benchmarks' / 'train_speed.py')!r}, run_name='x'); "
+                 "print(os.environ.get('OMP_WAIT_POLICY'))"):
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split()[-1] == "PASSIVE", out.stdout

@@ -121,7 +121,7 @@ class RuntimeConfig:
     checkpoint_keep: int = 2  # numbered epoch checkpoints kept beside last.pt (0 = only last.pt)
     progress: bool = True  # tqdm bar (rank 0 only)
     tensorboard: bool = True  # scalars under out_dir/tensorboard (rank 0 only)
-    threads: int = 0  # torch intra-op threads per process (0 = torch's default)
+    threads: int = 0  # torch intra-op threads per process (0 = cores minus `workers`, at least 1)
     max_steps: int = 0  # stop after this many optimiser steps in total (0 = run all epochs); smoke runs
 
 

@@ -28,6 +28,7 @@ from dastsiam.config import save_yaml, to_dict
 from dastsiam.errors import InputError, ModelError
 from dastsiam.models.base import SiameseModel
 from dastsiam.models.registry import BUILTIN_MODELS, build_model, load_model, load_state, save_weights
+from dastsiam.runtime import configure_torch_threads
 from dastsiam.training.checkpoint import LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from dastsiam.training.config import TrainConfig
 from dastsiam.training.data import (
@@ -115,8 +116,9 @@ class Trainer:
         self.device = resolve_device(cfg.runtime.device, self.dist)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop sizes: let cuDNN pick the fastest kernels
-        if cfg.runtime.threads > 0:
-            torch.set_num_threads(cfg.runtime.threads)
+        # torch threads = cores minus loader workers unless configured (passive OpenMP waiting is set by
+        # dastsiam.runtime.prepare_environment before torch starts; see docs/training.md "Speed")
+        self.threads = configure_torch_threads(cfg.runtime.threads or None, cfg.runtime.workers)
         self.out_dir = Path(cfg.runtime.out_dir)
         self._stop_requested = False
 
