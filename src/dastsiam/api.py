@@ -103,7 +103,7 @@ class SingleObjectTracker:
 
 def load_tracker(model: "str | PathLike[str] | None" = None, *, backend: str = "auto", device: str = "cpu",
                  threads: int | None = None, preset: str | None = None,
-                 min_score: float = DEFAULT_MIN_SCORE) -> SingleObjectTracker:
+                 min_score: float = DEFAULT_MIN_SCORE, allow_untrained: bool = False) -> SingleObjectTracker:
     """A ready tracker for ``model``, chosen exactly as ``dastsiam track --model MODEL`` chooses it.
 
     Args:
@@ -116,15 +116,18 @@ def load_tracker(model: "str | PathLike[str] | None" = None, *, backend: str = "
         threads: CPU threads for inference (``None`` = the library default).
         preset: tracker hyper-parameter preset (``nano``, ``siamrpn``, ``siamfc``; default: the model's).
         min_score: the score below which :meth:`SingleObjectTracker.update` reports ``ok=False``.
+        allow_untrained: load a built-in model that has no trained weights (``siamfc``, ``dastsiam-r50``)
+            anyway, with a :class:`dastsiam.errors.DastsiamWarning`; without it such a model is a ModelError.
 
     Raises:
-        dastsiam.errors.ModelError: unknown name or unloadable weights.
+        dastsiam.errors.ModelError: unknown name, unloadable weights, or an untrained built-in model.
         dastsiam.errors.InputError: bad device or thread count.
     """
     from dastsiam.cli import track as cli_track
 
     args = Namespace(model=None if model is None else str(model), backend=backend, device=str(device),
                      threads=threads, preset=preset)
+    cli_track.check_trained(args.model, allow_untrained, option="allow_untrained=True")
     cli_track.check_runtime_options(args)
     tracker = cli_track.build_tracker(args)
     name = args.model

@@ -14,11 +14,12 @@ import argparse
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from dastsiam.errors import InputError, OutputError
+from dastsiam.errors import DastsiamWarning, InputError, ModelError, OutputError
 
 BOXES_FILE = "boxes.txt"
 VIDEO_FILE = "tracked.mp4"
@@ -48,6 +49,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--save-video", action="store_true", help=f"also write an annotated video DIR/{VIDEO_FILE}")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames (cameras never end)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--allow-untrained", action="store_true",
+                   help="run a built-in model that has no trained weights (siamfc, dastsiam-r50, ...) anyway, "
+                        "with a warning; without it such a model is refused")
     p.set_defaults(func=run)
     return p
 
@@ -133,6 +137,20 @@ def resolve_backend(args) -> str:
     name = args.model or DEFAULT_MODEL
     trained = (BUILTIN_MODELS[name].weights is not None) if name in BUILTIN_MODELS else Path(name).is_file()
     return "onnx" if trained and str(args.device) == "cpu" else "torch"
+
+
+def check_trained(model: str | None, allow_untrained: bool, option: str = "--allow-untrained") -> None:
+    """Refuse a built-in model without trained weights (``siamfc``, ``dastsiam-r50``, ...) unless allowed, and
+    then warn: its random weights give boxes that look like a result but mean nothing (issue 11.4)."""
+    from dastsiam.models.registry import BUILTIN_MODELS
+
+    if model not in BUILTIN_MODELS or BUILTIN_MODELS[model].weights is not None:
+        return
+    if not allow_untrained:
+        raise ModelError(f"--model {model}: has no trained weights (random initialisation, its boxes would mean "
+                         f"nothing); train it (dastsiam train) and pass the weights file, or add {option}")
+    warnings.warn(f"--model {model} is UNTRAINED (random weights): the boxes are not a tracking result",
+                  DastsiamWarning, stacklevel=2)
 
 
 def build_tracker(args):
@@ -266,6 +284,7 @@ def run(args) -> int:
     # OpenCV's own warnings (camera probing, codec fallbacks) would break the one-line error contract
     _quiet_opencv()
     box = parse_box(args.box)
+    check_trained(args.model, args.allow_untrained)
     check_runtime_options(args)
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames {args.max_frames}: must be >= 1")
