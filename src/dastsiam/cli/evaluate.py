@@ -47,20 +47,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the scores (and the curves, to redraw the plots) as JSON")
     p.add_argument("--per-sequence", action="store_true", help="include per-sequence scores in the JSON")
     p.add_argument("--plots", type=Path, help="write success/precision plots into this folder")
-    p.add_argument("--plot-format", nargs="+", default=["png"], choices=["png", "pdf", "svg"])
+    p.add_argument("--plot-format", nargs="+", default=["png"], choices=["png", "pdf", "svg"],
+                   help="plot file format(s) (default: png)")
     p.add_argument("--attributes", action="store_true", help="print per-attribute success AUC (OTB)")
     p.add_argument("--max-warnings", type=int, default=20, help="print at most this many warnings (default 20)")
     g = p.add_argument_group("scoring conventions (defaults come from the dataset's preset; see docs/evaluation.md)")
-    g.add_argument("--iou", choices=C.IOU_CHOICES)
-    g.add_argument("--first-frame", choices=C.FIRST_FRAME_CHOICES)
-    g.add_argument("--invalid-result", choices=C.INVALID_RESULT_CHOICES)
-    g.add_argument("--invalid-gt", choices=C.INVALID_GT_CHOICES)
-    g.add_argument("--gt-valid", choices=C.GT_VALID_CHOICES)
-    g.add_argument("--success-op", choices=C.SUCCESS_OP_CHOICES)
-    g.add_argument("--align", choices=C.ALIGN_CHOICES)
-    g.add_argument("--average", choices=C.AVERAGE_CHOICES)
-    g.add_argument("--success-thresholds", type=int)
-    g.add_argument("--precision-threshold", type=float)
+    g.add_argument("--iou", choices=C.IOU_CHOICES, help="box overlap: continuous (area w*h) or pixel (VOC +1 rule)")
+    g.add_argument("--first-frame", choices=C.FIRST_FRAME_CHOICES,
+                   help="frame 1: set to the ground truth (OTB), scored as_is (pysot), or excluded (GOT-10k)")
+    g.add_argument("--invalid-result", choices=C.INVALID_RESULT_CHOICES,
+                   help="a missing/NaN/empty result box: the previous box (OTB) or scored as_is (IoU 0)")
+    g.add_argument("--invalid-gt", choices=C.INVALID_GT_CHOICES,
+                   help="frames with invalid ground truth: count as failures (OTB) or skip them (GOT-10k)")
+    g.add_argument("--gt-valid", choices=C.GT_VALID_CHOICES,
+                   help="valid ground truth: all four numbers positive (OTB) or finite with w, h > 0 (size)")
+    g.add_argument("--success-op", choices=C.SUCCESS_OP_CHOICES,
+                   help="success at threshold t: IoU > t (every official toolkit) or IoU >= t")
+    g.add_argument("--align", choices=C.ALIGN_CHOICES,
+                   help="a short result covers the first (start) or last (end) frames; the rest are failures")
+    g.add_argument("--average", choices=C.AVERAGE_CHOICES,
+                   help="average curves per sequence (OTB, LaSOT) or pool all frames (GOT-10k)")
+    g.add_argument("--success-thresholds", type=int,
+                   help="points of the success curve over [0, 1] (OTB 21, GOT-10k 101)")
+    g.add_argument("--precision-threshold", type=float, help="centre-error threshold in pixels for precision (20)")
     g.add_argument("--vot-burn-in", type=int, default=10, help="VOT accuracy burn-in frames (default 10)")
     p.set_defaults(func=run)
     return p

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import re
 import signal
 import sys
 import threading
@@ -31,6 +32,26 @@ SUBCOMMANDS = {
 }
 
 
+_REST_ROLE = re.compile(r":(?:func|class|mod|meth|attr|data|exc|obj):`~?([^`]+)`")
+
+
+def plain_text(text: str | None) -> str | None:
+    """Help text without reST markup: ``:class:`~a.b.C``` -> ``C``, double back-quotes -> nothing, ``::`` -> ``:``
+    (the sub-command modules' docstrings are written for the API docs and double as ``--help`` pages)."""
+    if not text:
+        return text
+    text = _REST_ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1], text)
+    return text.replace("``", "").replace("::\n", ":\n")
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    parser.description = plain_text(parser.description)
+    parser.epilog = plain_text(parser.epilog)
+    for action in parser._actions:
+        if isinstance(action.help, str):
+            action.help = plain_text(action.help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dastsiam", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"dastsiam {__version__}")
@@ -43,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # sub-command not built yet
             raise
         module.add_parser(subparsers)
+    for sub in subparsers.choices.values():
+        _plain_help(sub)
+    for choice in subparsers._choices_actions:  # the one-line summaries of `dastsiam --help`
+        choice.help = plain_text(choice.help)
     return parser
 
 

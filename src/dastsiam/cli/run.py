@@ -21,13 +21,15 @@ RESULT_LAYOUTS = {"got10k": "got10k"}  # every other benchmark uses the OTB / py
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("run", help="run a model over a benchmark dataset (OPE) and write result files",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", required=True, choices=[k for k in DATASET_KINDS if k != "imagenet_vid"])
+    p.add_argument("--dataset", required=True, choices=[k for k in DATASET_KINDS if k != "imagenet_vid"],
+                   help="benchmark kind (selects the reader and the result layout)")
     p.add_argument("--root", type=Path, required=True, help="dataset folder in the benchmark's own layout")
     p.add_argument("--split", default=None, help="split, where the benchmark has them (GOT-10k: val, test)")
     p.add_argument("--sequences", default=None, help="comma-separated sequence names (default: all)")
     p.add_argument("--model", default=None, help="built-in model name or weights file (default: the default model)")
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                   help="inference back end, as in 'dastsiam track' (default: auto)")
+    p.add_argument("--device", default="cpu", help="torch device for the torch back end (default: cpu)")
     p.add_argument("--results", type=Path, required=True, help="results root; files go to ROOT/NAME/")
     p.add_argument("--name", default=None, help="tracker name in the results folder (default: the model name)")
     p.add_argument("--repetitions", type=int, default=1, help="runs per sequence (GOT-10k layout only)")
