@@ -34,6 +34,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--device", help="cpu, cuda, cuda:1, auto (overrides runtime.device)")
     parser.add_argument("--out-dir", type=Path, help="overrides runtime.out_dir")
     parser.add_argument("--workers", type=int, help="DataLoader workers per process (overrides runtime.workers)")
+    parser.add_argument("--backbone", type=Path, metavar="RESNET50.pth",
+                        help="ImageNet ResNet-50 weights for arch r50 (torchvision/timm state dict, .pth or "
+                             ".safetensors; overrides init.backbone)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config value, e.g. --set optim.epochs=2 (VALUE is YAML)")
     parser.set_defaults(func=run)
@@ -73,11 +76,20 @@ def build_config(args) -> TrainConfig:
         cfg = replace_path(cfg, "runtime.out_dir", str(args.out_dir))
     if args.workers is not None:
         cfg = replace_path(cfg, "runtime.workers", args.workers)
+    if getattr(args, "backbone", None) is not None:
+        cfg = replace_path(cfg, "init.backbone", str(args.backbone))
     return validate(cfg, where=str(args.config))
 
 
 def run(args) -> int:
     cfg = build_config(args)
+    from dastsiam.models.resnet import needs_imagenet_backbone
+
+    resuming = args.resume and (Path(cfg.runtime.out_dir) / "last.pt").is_file()
+    if needs_imagenet_backbone(cfg.model, cfg.init) and not resuming:  # paper: ImageNet-initialised ResNet-50
+        raise ConfigError(f"{args.config}: arch r50 trains from an ImageNet ResNet-50: pass --backbone "
+                          f"RESNET50.pth (or set init.backbone; a torchvision/timm resnet50 state dict, .pth or "
+                          f".safetensors), or init.weights to start from a trained model")
     from dastsiam.training.trainer import Trainer
 
     trainer = Trainer(cfg, resume=args.resume)

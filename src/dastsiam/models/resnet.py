@@ -137,32 +137,77 @@ def _torchvision_key(key: str) -> str:
     return key.replace("downsample.1.", "downsample.0.").replace("downsample.2.", "downsample.1.")
 
 
-def load_imagenet_weights(backbone: ResNet50Layer3, path: str | Path) -> None:
-    """Load torchvision ``resnet50`` ImageNet weights (a ``.pth`` state dict or ``.safetensors``) into ``backbone``.
+IMAGENET_HINT = ("an ImageNet ResNet-50 state dict with torchvision's / timm's key names (.pth read with "
+                 "torch.load(weights_only=True), or .safetensors), e.g. torchvision's resnet50-11ad3fa6.pth or timm's "
+                 "resnet50.a1_in1k model.safetensors")
 
-    layer4 and fc are ignored; every backbone parameter and BN statistic must be present.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: ImageNet weights file not found")
+
+def _read_state(path: Path) -> dict:
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            state = load_file(str(path))
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
+            return load_file(str(path))
+        return torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ModelError(f"{path}: not a readable weights file ({exc.__class__.__name__}: {str(exc)[:200]})") from None
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
+        raise ModelError(f"{path}: not a readable weights file ({exc.__class__.__name__}: {str(exc)[:200]}); "
+                         f"expected {IMAGENET_HINT}") from None
+
+
+def _unwrap(state) -> dict:
+    """The bare state dict inside a checkpoint: ``{"state_dict": ...}`` / ``{"model": ...}`` wrappers (timm and
+    training scripts) and a DataParallel ``module.`` prefix are removed."""
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if isinstance(state, dict) and state and all(isinstance(k, str) and k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def load_imagenet_weights(backbone: ResNet50Layer3, path: str | Path) -> int:
+    """Load ImageNet ResNet-50 weights into ``backbone``; returns the number of tensors loaded.
+
+    Accepts torchvision's ``resnet50`` state dict and timm's ``resnet50.*`` (the same key names: ``conv1``,
+    ``bn1``, ``layerN.B.convK`` / ``bnK``, ``layerN.0.downsample.{0,1}``), as ``.pth`` (read with
+    ``torch.load(weights_only=True)``) or ``.safetensors``. layer4 and fc are ignored; every parameter and BN
+    statistic of ``conv1 .. layer3`` must be present with the right shape (``num_batches_tracked``, which
+    some exports drop, may be absent). Raises :class:`ModelError` naming the file and the first bad key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: ImageNet weights file not found (expected {IMAGENET_HINT})")
+    state = _unwrap(_read_state(path))
+    if not isinstance(state, dict):
+        raise ModelError(f"{path}: holds a {type(state).__name__}, not a state dict (expected {IMAGENET_HINT})")
     own = backbone.state_dict()
     mapped = {}
     for key, value in own.items():
         source = _torchvision_key(key)
         if source not in state:
-            raise ModelError(f"{path}: no {source!r} (not a torchvision resnet50 state dict?)")
+            if key.endswith("num_batches_tracked"):
+                mapped[key] = value
+                continue
+            raise ModelError(f"{path}: no {source!r} (not a torchvision/timm resnet50 state dict?)")
         if tuple(state[source].shape) != tuple(value.shape):
             raise ModelError(f"{path}: {source} has shape {tuple(state[source].shape)}, expected {tuple(value.shape)}")
-        mapped[key] = state[source]
+        mapped[key] = state[source].to(value.dtype)
     backbone.load_state_dict(mapped)
+    return len(mapped)
+
+
+def load_imagenet_backbone(model: nn.Module, path: str | Path) -> int:
+    """:func:`load_imagenet_weights` into ``model.backbone``; :class:`ConfigError` if it is not a ResNet-50."""
+    from dastsiam.config import ConfigError
+
+    backbone = getattr(model, "backbone", None)
+    if not isinstance(backbone, ResNet50Layer3):
+        raise ConfigError(f"init.backbone: ImageNet ResNet-50 weights are for arch r50, but this model's backbone "
+                          f"is {type(backbone).__name__}")
+    return load_imagenet_weights(backbone, path)
+
+
+def needs_imagenet_backbone(model_config, init_config) -> bool:
+    """True when training ``model_config`` from ``init_config`` would start the paper's ResNet-50 from random
+    weights (arch r50, neither ``init.backbone`` nor ``init.weights``)."""
+    return model_config.arch == "r50" and init_config.backbone is None and not init_config.weights

@@ -107,6 +107,9 @@ class InitConfig:
     # a built-in model name (e.g. "nano") or a .safetensors / checkpoint path whose weights initialise the model
     weights: Optional[str] = None
     strict: bool = False  # False: keys the source lacks (e.g. new ST / DA modules) keep their fresh init
+    # arch r50: ImageNet ResNet-50 weights for the backbone (torchvision's or timm's state dict, .pth or
+    # .safetensors); `dastsiam train` requires it unless `weights` is given (docs/models.md, "ImageNet")
+    backbone: Optional[Path] = None
 
 
 @dataclass

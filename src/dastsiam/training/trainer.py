@@ -125,6 +125,10 @@ class Trainer:
         sources = load_sources(cfg) if sources is None else sources
         torch.manual_seed(cfg.runtime.seed)
         self.model: SiameseModel = build_model(cfg.model)
+        if cfg.init.backbone is not None:
+            from dastsiam.models.resnet import load_imagenet_backbone
+
+            load_imagenet_backbone(self.model, cfg.init.backbone)
         if cfg.init.weights:
             state, where = initial_weights(cfg.init.weights)
             load_state(self.model, state, where, strict=cfg.init.strict)
