@@ -40,8 +40,8 @@ class Conventions:
         success_op: success at threshold ``t`` is ``IoU > t`` (every official toolkit) or ``IoU >= t``.
         align: a result shorter than the annotation covers its ``start`` rows (the run stopped early) or its
             ``end`` rows (the run started later); either way the frames it does not cover are failures. The
-            OTB-100 release's Tiger1 results (349 rows for frames 6..354) match the official sequence range
-            in :data:`OTB_START_FRAMES` and are scored on that range.
+            OTB-100 release's Tiger1 results (349 rows for frames 6..354, ``initOmit = 5``) are scored on
+            that range (:data:`OTB_START_FRAMES`).
         average: ``sequence`` (curves averaged over sequences: OTB, UAV, LaSOT) or ``frame`` (all frames of all
             sequences pooled: GOT-10k's AO and SR).
         success_thresholds: number of points of the success curve over [0, 1] (21: OTB; 101: GOT-10k, pysot).
@@ -87,8 +87,9 @@ class Conventions:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-#: OTB sequences whose official range (the OTB toolkit's ``configSeqs100.m``) starts after the first row of
-#: the annotation file: a result with exactly ``rows - (start - 1)`` rows is scored on that range.
+#: OTB sequences whose trackers start after the first annotated frame: Tiger1 has ``initOmit = 5`` in the OTB
+#: toolkit's sequence list (pytracking's ``otbdataset.py`` copies it), so published results start at frame 6.
+#: A result with exactly ``rows - (start - 1)`` rows is scored on frames ``start..rows``.
 OTB_START_FRAMES = {"Tiger1": 6}
 
 #: Precision curve thresholds: 0..50 pixels (OTB plots), normalised precision 0..0.5 (LaSOT plots).

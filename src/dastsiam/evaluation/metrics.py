@@ -107,7 +107,7 @@ def score_frames(results, ground_truth, conventions: Conventions = Conventions()
     Every annotated frame is scored. A result shorter than ``ground_truth`` covers its first rows
     (``align="start"``) or its last ones (``"end"``); the frames it does not cover are **failures** (OTB
     rules: a missing result never passes a threshold and is never filled from a previous box), so a short or
-    empty file can only lower a score. (The OTB-100 release's Tiger1, whose official range starts at frame 6,
+    empty file can only lower a score. (The OTB-100 release's Tiger1, whose trackers start at frame 6 (initOmit 5),
     is handled by the caller cutting the annotation, see :data:`~.conventions.OTB_START_FRAMES`.) The frame-1
     rule applies when the result has at least one row. ``absent`` marks frames a benchmark flags as
     target-absent (treated like invalid ground truth).

@@ -33,7 +33,7 @@ class GroundTruth:
     boxes: np.ndarray
     absent: np.ndarray | None = None
     attributes: dict = field(default_factory=dict)
-    start_frame: int = 1  # official first frame of the sequence within the annotation (OTB-100's Tiger1: 6)
+    start_frame: int = 1  # first frame trackers are run from (OTB-100's Tiger1: 6, initOmit = 5)
 
 
 def ground_truth_from_anno_dir(
@@ -296,7 +296,7 @@ def _read_sequence(folder: Path, stem: str, gt: GroundTruth, listing: set[str], 
         gt_boxes, absent = gt.boxes, gt.absent
         official = len(gt.boxes) - (gt.start_frame - 1)
         if gt.start_frame > 1 and len(boxes) == official:
-            # the benchmark's own range of this sequence (OTB-100 Tiger1: frames 6..354)
+            # the benchmark's protocol starts this sequence later (OTB-100 Tiger1: frames 6..354)
             gt_boxes = gt.boxes[gt.start_frame - 1 :]
             absent = absent[gt.start_frame - 1 :] if absent is not None else None
         elif len(boxes) < len(gt_boxes):
