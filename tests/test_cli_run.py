@@ -32,3 +32,55 @@ def test_run_unknown_model_is_one_line_error(shared_data, tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-model" in err[0]
+
+
+def _custom_benchmark(shared_data, root, count=7, frames=3):
+    """``count`` short custom sequences made of real OTB Couple frames (linked), each with its ground truth."""
+    src = shared_data / "OTB" / "Couple"
+    rows = np.loadtxt(src / "groundtruth_rect.txt")[:frames]  # tab-separated
+    rows[:, :2] -= 1  # the custom format is 0-based
+    for k in range(count):
+        seq = root / f"seq{k:02d}"
+        seq.mkdir(parents=True)
+        for i in range(frames):
+            (seq / f"{i + 1:04d}.jpg").symlink_to(src / "img" / f"{i + 1:04d}.jpg")
+        np.savetxt(seq / "groundtruth.txt", rows, delimiter=",")
+    return [f"seq{k:02d}" for k in range(count)]
+
+
+def test_shards_are_disjoint_and_cover_the_benchmark(shared_data, tmp_path, capsys):
+    names = _custom_benchmark(shared_data, tmp_path / "data")
+    results = tmp_path / "results"
+    seen: list[set] = []
+    for k in (1, 2, 3):
+        before = set((results / "nano").glob("seq*.txt")) if (results / "nano").is_dir() else set()
+        assert main(["run", "--dataset", "custom", "--root", str(tmp_path / "data"), "--results", str(results),
+                     "--name", "nano", "--model", "nano", "--shard", f"{k}/3"]) == 0
+        seen.append({p.stem for p in set((results / "nano").glob("seq*.txt")) - before})
+    assert [len(s) for s in seen] == [3, 2, 2]
+    assert not (seen[0] & seen[1]) and not (seen[0] & seen[2]) and not (seen[1] & seen[2])
+    assert set().union(*seen) == set(names)
+    out = tmp_path / "s.json"
+    assert main(["eval", "--dataset", "custom", "--root", str(tmp_path / "data"), "--results", str(results),
+                 "--json", str(out)]) == 0
+    scores = json.loads(out.read_text())["nano"]
+    assert scores["complete"] and scores["sequences"] == 7
+
+
+def test_sequences_take_the_same_syntax_in_run_and_eval(shared_data, tmp_path):
+    _custom_benchmark(shared_data, tmp_path / "data", count=4, frames=2)
+    results = tmp_path / "results"
+    assert main(["run", "--dataset", "custom", "--root", str(tmp_path / "data"), "--results", str(results),
+                 "--name", "nano", "--model", "nano", "--sequences", "seq00,seq01", "seq03"]) == 0
+    assert sorted(p.stem for p in (results / "nano").glob("seq*.txt")) == ["seq00", "seq01", "seq03"]
+    out = tmp_path / "s.json"
+    assert main(["eval", "--dataset", "custom", "--root", str(tmp_path / "data"), "--results", str(results),
+                 "--sequences", "seq00,seq01", "seq03", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["nano"]["complete"]
+
+
+def test_bad_shard_is_one_line_error(shared_data, tmp_path, capsys):
+    for spec in ("0/3", "4/3", "x", "1/0"):
+        code = main(["run", "--dataset", "custom", "--root", str(tmp_path), "--results", str(tmp_path / "r"),
+                     "--shard", spec])
+        assert code == 2 and "--shard" in capsys.readouterr().err

@@ -28,8 +28,8 @@ def _copy(shared_data, tmp_path, trackers=("KCF",), names=FIVE):
     return anno, tmp_path / "results"
 
 
-def _eval(anno, results, out, *extra):
-    code = main(["eval", "--dataset", "otb", "--anno", str(anno), "--results", str(results), "--json", str(out),
+def _eval(anno, results, out, *extra, dataset="otb"):
+    code = main(["eval", "--dataset", dataset, "--anno", str(anno), "--results", str(results), "--json", str(out),
                  "--per-sequence", "--max-warnings", "0", *extra])
     assert code == 0
     return json.loads(out.read_text())
@@ -132,3 +132,28 @@ def test_unwritable_outputs_fail_before_scoring(shared_data, tmp_path, flag, tar
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"dastsiam: error: {flag} ")
     assert blocker.read_text() == "x"
+
+
+def test_lasot_per_attribute_success_from_toolkit_attribute_files(shared_data, tmp_path, capsys):
+    # LaSOT-named sequences (annotations and KCF results borrowed from OTB-100) with LaSOT's 14 attribute flags
+    pairs = {"bird-1": "Bird1", "bird-2": "Bird2", "car-1": "Car1", "person-1": "Basketball"}
+    otb = shared_data / "OTB100"
+    anno, att, res = tmp_path / "anno", tmp_path / "att", tmp_path / "res" / "KCF"
+    for d in (anno, att, res):
+        d.mkdir(parents=True)
+    flags = {"bird-1": 0b10000000000000, "bird-2": 0b10000000000001, "car-1": 0b00000000000001, "person-1": 0}
+    for lasot, name in pairs.items():
+        shutil.copy(otb / "anno" / f"{name}.txt", anno / f"{lasot}.txt")
+        shutil.copy(otb / "results" / "KCF" / f"{name}.txt", res / f"{lasot}.txt")
+        bits = [(flags[lasot] >> (13 - i)) & 1 for i in range(14)]  # IV first ... ARC last
+        (att / f"{lasot}.txt").write_text(",".join(map(str, bits)) + "\n")
+    all_scores = _eval(anno, tmp_path / "res", tmp_path / "a.json", "--att", str(att), "--attributes",
+                       dataset="lasot")["KCF"]
+    printed = capsys.readouterr().out
+    assert "IV" in printed and "ARC" in printed
+    attributes = all_scores["attributes"]
+    assert set(attributes) == {"IV", "ARC"}  # only flags some sequence carries
+    assert attributes["IV"]["sequences"] == 2 and attributes["ARC"]["sequences"] == 2
+    iv = _eval(anno, tmp_path / "res", tmp_path / "b.json", "--sequences", "bird-1,bird-2", dataset="lasot")["KCF"]
+    assert attributes["IV"]["success_auc"] == iv["success_auc"]
+    assert len(attributes["IV"]["success_curve"]) == 21

@@ -189,10 +189,10 @@ def test_vot_accuracy_burn_in_and_robustness():
     gt = np.tile(square, (12, 1))
     half = np.array([5.0, 0, 10, 10])  # IoU 1/3 against the square
     trajectory = [1] + [half] * 11
-    score = score_vot({"s": [trajectory]}, {"s": gt}, burn_in=10)
+    score = score_vot({"s": [trajectory]}, {"s": gt}, burn_in=10, method="exact")
     assert score.accuracy == pytest.approx(1 / 3)  # only frames 10, 11 count
     assert score.failures == 0 and score.robustness == 0
     failing = [1, half, 2, 0, 0, 0, 0, 1, half, half, half, half]
-    score = score_vot({"s": [failing]}, {"s": gt}, burn_in=0)
+    score = score_vot({"s": [failing]}, {"s": gt}, burn_in=0, method="exact")
     assert score.failures == 1
     assert score.robustness == pytest.approx(100 / 12)

@@ -16,6 +16,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from dastsiam.evaluation import conventions as C
 
 DATASETS = ("otb", "uav123", "lasot", "got10k", "vot2018", "custom")
@@ -33,7 +35,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     src.add_argument("--anno", type=Path, help="folder of <Seq>.txt ground-truth files (benchmark's own convention)")
     src.add_argument("--root", type=Path, help="dataset folder in the benchmark's own layout")
     p.add_argument("--split", help="dataset split (got10k: train/val/test; lasot: train/test)")
-    p.add_argument("--att", type=Path, help="OTB attribute folder (default: ANNO/../att when present)")
+    p.add_argument("--att", type=Path,
+                   help="per-sequence attribute folder of <Seq>.txt flag rows: OTB's 11 or LaSOT's 14 (its toolkit's "
+                        "att files) (default: ANNO/../att or ROOT/att when present)")
     p.add_argument("--results", type=Path, action="append", required=True,
                    help="results root holding <Tracker>/<Seq>.txt (repeatable)")
     p.add_argument("--trackers", nargs="+", help="score only these trackers")
@@ -49,7 +53,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--plots", type=Path, help="write success/precision plots into this folder")
     p.add_argument("--plot-format", nargs="+", default=["png"], choices=["png", "pdf", "svg"],
                    help="plot file format(s) (default: png)")
-    p.add_argument("--attributes", action="store_true", help="print per-attribute success AUC (OTB)")
+    p.add_argument("--attributes", action="store_true",
+                   help="print per-attribute scores: success AUC (OTB, LaSOT attribute files), EAO/accuracy/failures "
+                        "(VOT per-frame tags: camera_motion, illum_change, occlusion, size_change, motion_change)")
     p.add_argument("--max-warnings", type=int, default=20, help="print at most this many warnings (default 20)")
     g = p.add_argument_group("scoring conventions (defaults come from the dataset's preset; see docs/evaluation.md)")
     g.add_argument("--iou", choices=C.IOU_CHOICES, help="box overlap: continuous (area w*h) or pixel (VOC +1 rule)")
@@ -71,6 +77,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="points of the success curve over [0, 1] (OTB 21, GOT-10k 101)")
     g.add_argument("--precision-threshold", type=float, help="centre-error threshold in pixels for precision (20)")
     g.add_argument("--vot-burn-in", type=int, default=10, help="VOT accuracy burn-in frames (default 10)")
+    g.add_argument("--vot-overlap", choices=("raster", "exact"), default="raster",
+                   help="VOT overlap: 'raster' = pixel masks as the VOT toolkit and pysot (default), 'exact' = polygon areas")
     p.set_defaults(func=run)
     return p
 
@@ -154,7 +162,7 @@ def run(args) -> int:
     from dastsiam.datasets import load_dataset
     from dastsiam.errors import InputError
     from dastsiam.evaluation.report import (
-        format_table, ground_truth_from_anno_dir, ground_truth_from_sequences, score_results,
+        attach_attributes, format_table, ground_truth_from_anno_dir, ground_truth_from_sequences, score_results,
     )
     from dastsiam.evaluation.results import Warnings
 
@@ -171,6 +179,8 @@ def run(args) -> int:
         if any(s.attributes.get("test_split") for s in sequences):
             raise InputError(f"{args.root}: the GOT-10k test split has no ground truth; submit to the server")
         ground_truth = ground_truth_from_sequences(sequences, args.dataset)
+        att = args.att if args.att is not None else (args.root / "att" if (args.root / "att").is_dir() else None)
+        attach_attributes(ground_truth, att, args.dataset, warnings)
     report = score_results(ground_truth, args.results, conventions, args.dataset, args.trackers, warnings,
                            missing=args.missing)
     print(format_table(report, attributes=args.attributes))
@@ -186,36 +196,46 @@ def run(args) -> int:
     return 0
 
 
-def _run_vot(args) -> int:
-    from dastsiam.datasets import load_vot2018
-    from dastsiam.errors import InputError
-    from dastsiam.evaluation.report import discover_trackers
-    from dastsiam.evaluation.results import Warnings, read_vot_result
-    from dastsiam.evaluation.vot import score_vot
+VOT_TAGS = ("camera_motion", "illum_change", "occlusion", "size_change", "motion_change")
 
-    if args.root is None:
-        raise InputError("VOT scoring needs the dataset (--root) for its polygons and frame sizes")
-    sequences = load_vot2018(args.root, args.sequences)
-    bounds = {}
+
+def _run_vot(args) -> int:
+    """VOT2018 baseline results: accuracy, robustness and EAO, per attribute with ``--attributes``."""
     import cv2
 
+    from dastsiam.datasets import load_vot2018
+    from dastsiam.errors import InputError
+    from dastsiam.evaluation.report import discover_trackers, resolve_names
+    from dastsiam.evaluation.results import Warnings, read_vot_result
+    from dastsiam.evaluation.vot import ground_truth_regions, score_vot
+
+    if args.root is None:
+        raise InputError("VOT scoring needs the dataset (--root) for its polygons, frame sizes and tags")
+    sequences = load_vot2018(args.root, args.sequences)
+    sizes, tags = {}, {}
     for seq in sequences:
         image = cv2.imread(str(seq.frames[0]))
-        if image is not None:
-            bounds[seq.name] = (image.shape[1] - 1, image.shape[0] - 1)
+        if image is None:
+            raise InputError(f"{seq.frames[0]}: frame missing or unreadable (VOT overlaps need the frame size)")
+        sizes[seq.name] = (image.shape[1], image.shape[0])
+        tags[seq.name] = {k: np.asarray(v, dtype=bool) for k, v in seq.attributes.items()
+                          if isinstance(v, np.ndarray) and v.dtype == bool and len(v) == len(seq)}
     warnings = Warnings()
-    out = {}
     trackers = discover_trackers(args.results)
     if args.trackers:
+        unknown = [t for t in args.trackers if t not in trackers]
+        for t in unknown:
+            warnings.add(f"tracker {t}: no results folder under {', '.join(str(r) for r in args.results)}")
         trackers = {t: trackers[t] for t in args.trackers if t in trackers}
+    loaded: dict[str, dict[str, list]] = {}
     for name, folder in trackers.items():
         base = folder / "baseline" if (folder / "baseline").is_dir() else folder
-        runs, gts = {}, {}
+        listing = [p.name for p in base.iterdir() if p.is_dir()] if base.is_dir() else []
+        matched = resolve_names([seq.name for seq in sequences], listing)
+        runs = {}
         for seq in sequences:
-            files = sorted((base / seq.name).glob(f"{seq.name}_[0-9][0-9][0-9].txt"))
-            if not files:
-                warnings.add(f"{base / seq.name}: no baseline results for {name}; sequence skipped")
-                continue
+            stem = matched.get(seq.name)
+            files = sorted((base / stem).glob(f"{stem}_[0-9][0-9][0-9].txt")) if stem else []
             trajs = []
             for f in files:
                 try:
@@ -223,21 +243,116 @@ def _run_vot(args) -> int:
                 except InputError as exc:
                     warnings.add(f"{exc}; run skipped")
                     continue
-                if len(traj) != len(seq):
-                    warnings.add(f"{f}: {len(traj)} lines for {len(seq)} frames")
+                if not traj:
+                    warnings.add(f"{f}: empty; run skipped")
+                    continue
+                if len(traj) < len(seq):
+                    # frames past the end of the file were never tracked: each is scored as lost (no overlap,
+                    # and a failure at the first of them), so a short file cannot score better
+                    warnings.add(f"{f}: {len(traj)} lines for {len(seq)} frames; the missing frames count as a failure")
+                    traj = list(traj) + [2] + [0] * (len(seq) - len(traj) - 1)
+                elif len(traj) > len(seq):
+                    warnings.add(f"{f}:{len(seq) + 1}: {len(traj)} lines for {len(seq)} frames; extra lines ignored")
+                    traj = traj[: len(seq)]
                 trajs.append(traj)
             if trajs:
                 runs[seq.name] = trajs
-                gts[seq.name] = seq.polygons
-        score = score_vot(runs, gts, bounds, burn_in=args.vot_burn_in)
-        out[name] = {"accuracy": score.accuracy, "robustness": score.robustness, "failures": score.failures,
-                     "eao": score.eao, "sequences": len(runs), "frames": score.frames}
-    width = max([7] + [len(n) for n in out])
-    print(f"{'Tracker':<{width}}  {'Accuracy':>8}  {'Robust.':>8}  {'Failures':>8}  {'EAO':>8}")
-    for name, s in sorted(out.items(), key=lambda kv: -kv[1]["eao"]):
-        print(f"{name:<{width}}  {s['accuracy']:8.3f}  {s['robustness']:8.3f}  {s['failures']:8.1f}  {s['eao']:8.3f}")
+        if not runs:
+            warnings.add(f"{base}: no baseline results for any of the {len(sequences)} sequences; tracker {name} left out")
+            continue
+        loaded[name] = runs
+    if not loaded:
+        raise InputError(
+            f"nothing to score under {', '.join(str(r) for r in args.results)}: no VOT baseline results "
+            f"(expected TRACKER/baseline/<seq>/<seq>_001.txt, written by 'dastsiam run --dataset vot2018')"
+        )
+    all_names = [seq.name for seq in sequences]
+    if args.missing == "shared":
+        names = [n for n in all_names if all(n in r for r in loaded.values())]
+        if not names:
+            raise InputError("the trackers share no VOT sequence with results; use --missing fail")
+        if len(names) < len(all_names):
+            left = [n for n in all_names if n not in set(names)]
+            warnings.add(f"{len(left)} of {len(all_names)} sequences left out because some tracker has no result "
+                         f"for them ({', '.join(left[:5])}); every tracker is scored on the {len(names)} they share")
+    else:
+        names = all_names
+    polygons = {seq.name: ground_truth_regions(seq) for seq in sequences}
+    out, ranked, incomplete = {}, [], []
+    for name, runs in loaded.items():
+        missing = [n for n in names if n not in runs]
+        use = {n: runs[n] for n in names if n in runs}
+        score = score_vot(use, polygons, sizes, burn_in=args.vot_burn_in, method=args.vot_overlap,
+                          tags={n: tags[n] for n in use})
+        entry = {"accuracy": score.accuracy, "robustness": score.robustness, "failures": score.failures,
+                 "eao": score.eao, "sequences": len(use), "annotated_sequences": len(all_names),
+                 "missing": missing, "complete": not missing, "frames": score.frames,
+                 "curves": {"expected_overlap": {"lengths": list(range(1, len(score.expected_overlaps) + 1)),
+                                                 "values": [None if not np.isfinite(v) else round(float(v), 6)
+                                                            for v in score.expected_overlaps]}}}
+        if score.attributes:
+            entry["attributes"] = score.attributes
+        out[name] = entry
+        if missing:
+            warnings.add(f"{trackers[name]}: no baseline results for {len(missing)} of {len(names)} sequences "
+                         f"({', '.join(missing[:5])}); tracker {name} is incomplete and left out of the ranking")
+            incomplete.append(name)
+        else:
+            ranked.append(name)
+    print(_vot_table(out, ranked, incomplete, len(names), len(all_names), args.missing))
+    if args.attributes:
+        print(_vot_attribute_table(out, ranked + incomplete))
     if args.json:
+        clean = {n: {k: (_round(v) if isinstance(v, float) else v) for k, v in e.items()} for n, e in out.items()}
+        for e in clean.values():
+            for d in e.get("attributes", {}).values():
+                for k, v in d.items():
+                    d[k] = _round(v) if isinstance(v, float) else v
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
+        args.json.write_text(json.dumps(clean, indent=2) + "\n")
+        print(f"scores written to {args.json}")
     _print_warnings(warnings, args.max_warnings)
     return 0
+
+
+def _round(value: float):
+    return None if value != value else round(float(value), 6)
+
+
+def _vot_table(out: dict, ranked: list, incomplete: list, count: int, annotated: int, policy: str) -> str:
+    width = max([8] + [len(n) + 1 for n in out])
+    scope = (f"{count} of {annotated} sequences shared by every tracker (--missing shared)" if policy == "shared"
+             else f"{count} sequences")
+    lines = [f"VOT2018 baseline: {scope}",
+             f"{'Tracker':<{width}}  {'Accuracy':>8}  {'Robust.':>8}  {'Failures':>8}  {'EAO':>8}  {'Seqs':>7}"]
+    lines.append("-" * len(lines[-1]))
+    order = sorted(ranked, key=lambda n: -np.nan_to_num(out[n]["eao"], nan=-1)) + incomplete
+    for name in order:
+        s = out[name]
+        label = name + ("*" if name in incomplete else "")
+        seqs = f"{s['sequences']}/{count}"
+        lines.append(f"{label:<{width}}  {s['accuracy']:8.3f}  {s['robustness']:8.3f}  {s['failures']:8.1f}  "
+                     f"{s['eao']:8.3f}  {seqs:>7}")
+    if incomplete:
+        lines.append("* incomplete (sequences without results): not ranked; its numbers cover fewer sequences")
+    return "\n".join(lines)
+
+
+def _vot_attribute_table(out: dict, order: list) -> str:
+    tags = []
+    for name in order:
+        tags += [t for t in out[name].get("attributes", {}) if t not in tags]
+    tags = [t for t in VOT_TAGS if t in tags] + [t for t in tags if t not in VOT_TAGS]
+    if not tags:
+        return "\nno per-frame VOT tags (<seq>/camera_motion.tag, ...) in the dataset: no per-attribute scores"
+    width = max([8] + [len(n) + 1 for n in out])
+    lines = ["", "EAO / accuracy / failures per attribute (VOT per-frame tags):"]
+    head = f"{'Tracker':<{width}}  " + "  ".join(f"{t[:19]:>19}" for t in tags)
+    lines += [head, "-" * len(head)]
+    for name in order:
+        cells = []
+        for t in tags:
+            d = out[name].get("attributes", {}).get(t)
+            cells.append(f"{d['eao']:5.3f} {d['accuracy']:5.3f} {d['failures']:6.1f}" if d else f"{'-':>19}")
+        lines.append(f"{name:<{width}}  " + "  ".join(f"{c:>19}" for c in cells))
+    return "\n".join(lines)

@@ -1,10 +1,14 @@
-"""``dastsiam run``: one-pass evaluation (OPE) of a model over a benchmark, writing result files.
+"""``dastsiam run``: run a model over a benchmark with the benchmark's protocol, writing result files.
 
     dastsiam run --dataset otb --root DIR [--model NAME|PATH] --results ROOT [--name TRACKER] [--workers N]
+                 [--shard K/N] [--sequences NAMES]
 
-writes ``ROOT/<TRACKER>/<Seq>.txt`` (the benchmark's own pixel convention, see docs/evaluation.md) plus
-per-frame times; finished sequences are skipped, so an interrupted run resumes. Score the folder with
-``dastsiam eval``.
+OTB, UAV123, LaSOT, GOT-10k and custom folders: one-pass evaluation (OPE), ``ROOT/<TRACKER>/<Seq>.txt`` (the
+benchmark's own pixel convention, see docs/evaluation.md; GOT-10k: ``<Seq>/<Seq>_001.txt``) plus per-frame
+times. VOT2018: the baseline (reset) protocol, ``ROOT/<TRACKER>/baseline/<seq>/<seq>_001.txt`` with the
+re-initialisation flags VOT's accuracy, robustness and EAO need. Finished sequences are skipped, so an
+interrupted run resumes. ``--shard K/N`` runs the K-th of N disjoint slices (an array job, one GPU per
+shard): run every shard into the same results root, then score it with ``dastsiam eval``.
 """
 
 from __future__ import annotations
@@ -19,20 +23,24 @@ RESULT_LAYOUTS = {"got10k": "got10k"}  # every other benchmark uses the OTB / py
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("run", help="run a model over a benchmark dataset (OPE) and write result files",
+    p = subparsers.add_parser("run", help="run a model over a benchmark (OPE; VOT: reset protocol) and write result files",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", required=True, choices=[k for k in DATASET_KINDS if k != "imagenet_vid"],
                    help="benchmark kind (selects the reader and the result layout)")
     p.add_argument("--root", type=Path, required=True, help="dataset folder in the benchmark's own layout")
     p.add_argument("--split", default=None, help="split, where the benchmark has them (GOT-10k: val, test)")
-    p.add_argument("--sequences", default=None, help="comma-separated sequence names (default: all)")
+    p.add_argument("--sequences", nargs="+", default=None, metavar="NAMES",
+                   help="run only these sequences: comma- or space-separated, as in 'dastsiam eval' (default: all)")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="run only the K-th of N disjoint slices of the sequences (every N-th from the K-th); "
+                        "the N shards together cover the benchmark once")
     p.add_argument("--model", default=None, help="built-in model name or weights file (default: the default model)")
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="inference back end, as in 'dastsiam track' (default: auto)")
     p.add_argument("--device", default="cpu", help="torch device for the torch back end (default: cpu)")
     p.add_argument("--results", type=Path, required=True, help="results root; files go to ROOT/NAME/")
     p.add_argument("--name", default=None, help="tracker name in the results folder (default: the model name)")
-    p.add_argument("--repetitions", type=int, default=1, help="runs per sequence (GOT-10k layout only)")
+    p.add_argument("--repetitions", type=int, default=1, help="runs per sequence (GOT-10k and VOT layouts only)")
     p.add_argument("--workers", type=int, default=1, help="sequences tracked in parallel processes")
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that already have results")
     p.set_defaults(func=run)
@@ -47,17 +55,32 @@ def build_tracker(model: str | None, backend: str, device: str):
 
 
 def run(args) -> int:
+    from dastsiam.cli.evaluate import split_names
     from dastsiam.datasets import load_dataset
-    from dastsiam.evaluation.runner import run_ope
+    from dastsiam.errors import InputError
+    from dastsiam.evaluation.runner import run_ope, run_vot, shard
     from dastsiam.models.registry import DEFAULT_MODEL
 
-    names = [n for n in args.sequences.split(",") if n] if args.sequences else None
-    sequences = load_dataset(args.dataset, args.root, split=args.split, names=names)
+    if args.workers < 1:
+        raise InputError(f"--workers {args.workers}: must be at least 1")
+    if args.repetitions < 1:
+        raise InputError(f"--repetitions {args.repetitions}: must be at least 1")
+    shard(["check"], args.shard)  # a malformed --shard fails before the dataset is read
+    sequences = load_dataset(args.dataset, args.root, split=args.split, names=split_names(args.sequences))
+    selected = shard(sequences, args.shard)
     tracker_name = args.name or Path(args.model or DEFAULT_MODEL).stem
     factory = functools.partial(build_tracker, args.model, args.backend, args.device)
     factory()  # fail fast (unknown model, bad weights) before any worker starts
-    written = run_ope(factory, sequences, args.results, tracker_name,
-                      layout=RESULT_LAYOUTS.get(args.dataset, "otb"), repetitions=args.repetitions,
-                      workers=args.workers, resume=not args.no_resume, progress=True)
-    print(f"{len(sequences)} sequences, {len(written)} result files written to {args.results / tracker_name}")
+    if args.dataset == "vot2018":
+        written = run_vot(factory, selected, args.results, tracker_name, repetitions=args.repetitions,
+                          resume=not args.no_resume, workers=args.workers, progress=True)
+        protocol = "VOT baseline (reset) protocol"
+    else:
+        written = run_ope(factory, selected, args.results, tracker_name,
+                          layout=RESULT_LAYOUTS.get(args.dataset, "otb"), repetitions=args.repetitions,
+                          workers=args.workers, resume=not args.no_resume, progress=True)
+        protocol = "one-pass evaluation"
+    part = f" (shard {args.shard} of {len(sequences)})" if args.shard else ""
+    print(f"{len(selected)} sequences{part}, {protocol}: {len(written)} result files written to "
+          f"{args.results / tracker_name}")
     return 0

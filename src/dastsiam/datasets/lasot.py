@@ -19,6 +19,24 @@ from dastsiam.sequence import Sequence
 
 _SPLIT_FILES = {"test": "testing_set.txt", "train": "training_set.txt"}
 
+#: The 14 per-sequence attributes of LaSOT, in the order of its toolkit's attribute files (one row of 14 0/1
+#: flags per ``<seq>.txt``): the paper's Fig. 5 reports 9 of them (ARC, BC, IV, DEF, FOC, LR, SV, FM, MB).
+LASOT_ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV", "LR", "ARC")
+LASOT_ATTRIBUTE_NAMES = {
+    "IV": "Illumination Variation", "POC": "Partial Occlusion", "DEF": "Deformation", "MB": "Motion Blur",
+    "CM": "Camera Motion", "ROT": "Rotation", "BC": "Background Clutter", "VC": "Viewpoint Change",
+    "SV": "Scale Variation", "FOC": "Full Occlusion", "FM": "Fast Motion", "OV": "Out-of-View",
+    "LR": "Low Resolution", "ARC": "Aspect Ratio Change",
+}
+
+
+def load_lasot_attributes(path: Path) -> dict[str, bool]:
+    """Read one LaSOT attribute file (14 comma/space separated 0/1 flags, :data:`LASOT_ATTRIBUTES` order)."""
+    flags = read_numbers(Path(path), columns=(len(LASOT_ATTRIBUTES),))
+    if len(flags) != 1:
+        raise InputError(f"{path}: expected one row of {len(LASOT_ATTRIBUTES)} attribute flags, got {len(flags)} rows")
+    return {a: bool(v) for a, v in zip(LASOT_ATTRIBUTES, flags[0])}
+
 
 def _discover(root: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}

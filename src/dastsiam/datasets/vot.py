@@ -4,7 +4,7 @@
 Rows are 8-number polygons ``x1,y1,...,x4,y4`` or 4-number boxes (VOT uses both); a 4-number row is stored
 as its rectangle polygon so ``Sequence.polygons`` is always ``(N, 8)``, and ``ground_truth`` is the polygon's
 axis-aligned envelope (:func:`dastsiam.boxes.polygon_to_xywh`). VOT coordinates are used as they are (no
-1-based shift). Per-frame ``*.tag``/``*.label`` files (``occlusion.tag``, ...) become per-frame attributes.
+1-based shift); ``attributes["region_format"]`` says which of the two the file holds. Per-frame ``*.tag``/``*.label`` files (``occlusion.tag``, ...) become per-frame attributes.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def load_vot2018(root, names=None) -> list[Sequence]:
         if len(frames) != len(rows):
             raise InputError(f"{folder / 'groundtruth.txt'}: {len(rows)} rows but {len(frames)} frames in {frame_dir}")
         polygons = box_rows_to_polygons(rows)
-        attributes: dict = {}
+        # the VOT toolkit scores a 4-number ground truth as a rectangle and an 8-number one as a polygon
+        attributes: dict = {"region_format": "rectangle" if rows.shape[1] == 4 else "polygon"}
         for tag in sorted(folder.glob("*.tag")) + sorted(folder.glob("*.label")):
             values = read_flag_row(tag)
             if len(values) < len(rows):  # VOT tag files may stop at the last tagged frame

@@ -44,7 +44,6 @@ def ground_truth_from_anno_dir(
     ``att_dir`` (default: ``anno_dir/../att`` when it exists) holds OTB attribute files ``<Seq>.txt``.
     ``names`` may use any spelling of split sequences (``Jogging.1``, ``Jogging_1``, ``Jogging-1``).
     """
-    from dastsiam.datasets.otb import load_otb_attributes
 
     anno_dir = Path(anno_dir)
     if not anno_dir.is_dir():
@@ -73,13 +72,8 @@ def ground_truth_from_anno_dir(
         if len(boxes) == 0:
             warnings.add(f"{path}: annotation is empty; sequence skipped")
             continue
-        attributes = {}
-        if att_dir is not None and (Path(att_dir) / f"{name}.txt").is_file():
-            try:
-                attributes = load_otb_attributes(Path(att_dir) / f"{name}.txt")
-            except InputError as exc:
-                warnings.add(f"{exc}; attributes of {name} ignored")
-        out.append(GroundTruth(name, boxes, None, attributes, _start_frame(dataset, name)))
+        out.append(GroundTruth(name, boxes, None, {}, _start_frame(dataset, name)))
+    attach_attributes(out, att_dir, dataset, warnings)
     if not out:
         raise InputError(f"{anno_dir}: no readable annotation file")
     return out
@@ -103,6 +97,29 @@ def ground_truth_from_sequences(sequences, dataset: str) -> list[GroundTruth]:
                 absent |= np.asarray(seq.attributes["cover"]) == 0
         out.append(GroundTruth(seq.name, boxes, absent, attributes, _start_frame(dataset, seq.name)))
     return out
+
+
+def attach_attributes(ground_truth: list[GroundTruth], att_dir, dataset: str, warnings: Warnings) -> None:
+    """Per-sequence attribute flags from ``att_dir/<Seq>.txt`` (any spelling of split names): OTB's 11
+    (IV, SV, OCC, ...) or LaSOT's 14 (IV, POC, DEF, ..., ARC; its toolkit's attribute files)."""
+    if att_dir is None:
+        return
+    att_dir = Path(att_dir)
+    if not att_dir.is_dir():
+        raise InputError(f"{att_dir}: attribute folder not found")
+    from dastsiam.datasets.lasot import load_lasot_attributes
+    from dastsiam.datasets.otb import load_otb_attributes
+
+    loader = load_lasot_attributes if dataset.lower() == "lasot" else load_otb_attributes
+    stems = [p.name[:-4] for p in att_dir.iterdir() if p.name.endswith(".txt")]
+    matched = resolve_names([gt.name for gt in ground_truth], stems)
+    for gt in ground_truth:
+        if gt.name not in matched:
+            continue
+        try:
+            gt.attributes = {**gt.attributes, **loader(att_dir / f"{matched[gt.name]}.txt")}
+        except InputError as exc:
+            warnings.add(f"{exc}; attributes of {gt.name} ignored")
 
 
 def _start_frame(dataset: str, name: str) -> int:

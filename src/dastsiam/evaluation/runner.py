@@ -20,7 +20,7 @@ import numpy as np
 
 from dastsiam.errors import DastsiamError, InputError
 from dastsiam.evaluation import results as R
-from dastsiam.evaluation.vot import FAILURE, INIT, SKIP_AFTER_FAILURE, SKIPPED, polygon_iou
+from dastsiam.evaluation.vot import FAILURE, INIT, SKIP_AFTER_FAILURE, SKIPPED, ground_truth_regions, region_overlap
 from dastsiam.sequence import Sequence
 
 
@@ -113,13 +113,19 @@ def run_ope(
                    if not (resume and _ope_done(results_root, tracker_name, seq, layout, r))]
         if pending:
             jobs.append((seq, pending))
+    return _execute(_run_one, tracker_or_factory, jobs, (results_root, tracker_name, layout), workers, progress)
+
+
+def _execute(work, tracker_or_factory, jobs, extra: tuple, workers: int, progress: bool) -> list[Path]:
+    """Run ``work(tracker_or_factory, seq, *extra, reps)`` for every ``(seq, reps)`` job, in ``workers``
+    processes; one failing sequence does not stop the others, the first error is raised at the end."""
     written: list[Path] = []
     errors: list[BaseException] = []
     if workers <= 1 or len(jobs) <= 1:
         bar = _progress(len(jobs), progress)
         for seq, reps in jobs:
             try:
-                written += _run_one(tracker_or_factory, seq, results_root, tracker_name, layout, reps)
+                written += work(tracker_or_factory, seq, *extra, reps)
             except (DastsiamError, OSError) as exc:
                 errors.append(exc)
             bar.update(1)
@@ -128,10 +134,7 @@ def run_ope(
         if _is_tracker(tracker_or_factory):
             raise TypeError("parallel runs need a zero-argument factory that builds a tracker, not a tracker")
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [
-                pool.submit(_run_one, tracker_or_factory, seq, results_root, tracker_name, layout, reps)
-                for seq, reps in jobs
-            ]
+            futures = [pool.submit(work, tracker_or_factory, seq, *extra, reps) for seq, reps in jobs]
             bar = _progress(len(futures), progress)
             for future in as_completed(futures):
                 try:
@@ -161,24 +164,24 @@ def run_vot_baseline(
     """VOT baseline (reset) protocol on one sequence.
 
     Initialise on frame 1 (line ``1``); a frame whose result does not overlap the ground-truth polygon at all
-    is a failure (line ``2``); the next ``skip_after_failure - 1`` frames are skipped (lines ``0``) and the
+    (the VOT toolkit's rasterised overlap within the image, :func:`~.vot.raster_overlap`) is a failure (line ``2``); the next ``skip_after_failure - 1`` frames are skipped (lines ``0``) and the
     tracker is re-initialised ``skip_after_failure`` frames after the failure from that frame's ground truth.
     Returns the trajectory (flags and 0-based boxes, VOT pixels being used as they are) and per-frame seconds.
     """
     tracker = _make_tracker(tracker_or_factory)
-    polygons = sequence.polygons if sequence.polygons is not None else _box_polygons(sequence.ground_truth)
+    polygons = ground_truth_regions(sequence)
     n = len(sequence)
     trajectory: list = []
     times = np.zeros(n)
     next_init = 0
-    bounds = None
+    size = None
     for i, path in enumerate(sequence.frames):
         if i < next_init:
             trajectory.append(SKIPPED)
             continue
         frame = read_frame(path)
-        if use_bounds and bounds is None:
-            bounds = (frame.shape[1] - 1, frame.shape[0] - 1)
+        if use_bounds and size is None:
+            size = (frame.shape[1], frame.shape[0])
         start = time.perf_counter()
         if i == next_init:
             tracker.init(frame, sequence.ground_truth[i].copy())
@@ -188,7 +191,7 @@ def run_vot_baseline(
         box, _score = tracker.track(frame)
         times[i] = time.perf_counter() - start
         box = np.asarray(box, dtype=np.float64).reshape(4)
-        if polygon_iou(box, polygons[i], bounds) > 0:
+        if region_overlap(box, polygons[i], size) > 0:
             trajectory.append(box)
         else:
             trajectory.append(FAILURE)
@@ -196,25 +199,43 @@ def run_vot_baseline(
     return trajectory, times
 
 
-def _box_polygons(boxes: np.ndarray) -> np.ndarray:
-    from dastsiam.datasets.vot import box_rows_to_polygons
-
-    return box_rows_to_polygons(np.asarray(boxes, dtype=np.float64))
+def _run_vot_one(tracker_or_factory, sequence: Sequence, root, tracker_name: str, repetitions) -> list[Path]:
+    tracker = _make_tracker(tracker_or_factory)
+    written = []
+    for rep in repetitions:
+        trajectory, times = run_vot_baseline(tracker, sequence)
+        written.append(R.write_vot_result(root, tracker_name, sequence.name, trajectory, times, rep))
+    return written
 
 
 def run_vot(
     tracker_or_factory, sequences: list[Sequence], results_root, tracker_name: str, repetitions: int = 1,
-    resume: bool = True,
+    resume: bool = True, workers: int = 1, progress: bool = False,
 ) -> list[Path]:
-    """Baseline protocol over ``sequences``; writes ``<root>/<tracker>/baseline/<seq>/<seq>_00r.txt``."""
-    written = []
-    for rep in range(1, repetitions + 1):
-        for seq in sequences:
-            if resume and R.vot_result_path(results_root, tracker_name, seq.name, rep).is_file():
-                continue
-            trajectory, times = run_vot_baseline(tracker_or_factory, seq)
-            written.append(R.write_vot_result(results_root, tracker_name, seq.name, trajectory, times, rep))
-    return written
+    """Baseline protocol over ``sequences``; writes ``<root>/<tracker>/baseline/<seq>/<seq>_00r.txt``
+    (finished repetitions are skipped with ``resume``; ``workers`` as in :func:`run_ope`)."""
+    jobs = []
+    for seq in sequences:
+        pending = [r for r in range(1, repetitions + 1)
+                   if not (resume and R.vot_result_path(results_root, tracker_name, seq.name, r).is_file())]
+        if pending:
+            jobs.append((seq, pending))
+    return _execute(_run_vot_one, tracker_or_factory, jobs, (results_root, tracker_name), workers, progress)
+
+
+def shard(sequences: list, spec: str | None) -> list:
+    """The ``K``-th of ``N`` disjoint slices (``spec = "K/N"``, 1-based): every ``N``-th sequence starting at
+    the ``K``-th, so the ``N`` shards cover the benchmark once and get similar numbers of sequences and frames."""
+    if spec is None:
+        return list(sequences)
+    try:
+        k_text, n_text = spec.split("/")
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        raise InputError(f"--shard must be K/N with whole numbers (e.g. 2/8), got {spec!r}") from None
+    if n < 1 or not 1 <= k <= n:
+        raise InputError(f"--shard {spec}: need 1 <= K <= N")
+    return list(sequences)[k - 1 :: n]
 
 
 def pack_got10k_submission(results_root, tracker_name: str, sequences: list[Sequence] | list[str], zip_path) -> Path:
