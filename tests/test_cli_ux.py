@@ -86,3 +86,51 @@ def test_save_video_final_message_says_where_the_video_went(tmp_path):
     assert f"boxes in {tmp_path / 'o' / 'boxes.txt'}" in proc.stdout
     assert f"annotated video in {tmp_path / 'o' / 'tracked.mp4'}" in proc.stdout
     assert (tmp_path / "o" / "tracked.mp4").stat().st_size > 0
+
+
+# ---------------------------------------------------------------- 11.5 packaging
+def _without(module: str, *argv: str):
+    code = (f"import sys; sys.modules[{module!r}] = None\n"
+            "from dastsiam.cli.main import main\n"
+            f"sys.exit(main({list(argv)!r}))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("module, argv, extra", [
+    ("cv2", ["track", str(VIDEO), "--box", BOX, "--out", "{tmp}/o"], "dastsiam[headless]"),
+    ("cv2", ["--help"], "dastsiam[headless]"),
+    ("matplotlib", ["eval", "--dataset", "otb", "--anno", "{anno}", "--results", "{tmp}", "--plots", "{tmp}/p"],
+     "dastsiam[eval]"),
+])
+def test_missing_optional_dependency_names_the_extra(tmp_path, module, argv, extra):
+    anno = tmp_path / "anno"
+    (tmp_path / "T").mkdir()
+    anno.mkdir()
+    rng = [f"{10 + i},{10 + i},20,20" for i in range(5)]
+    (anno / "Seq.txt").write_text("\n".join(rng) + "\n")
+    (tmp_path / "T" / "Seq.txt").write_text("\n".join(rng) + "\n")
+    proc = _without(module, *[a.format(tmp=tmp_path, anno=anno) for a in argv])
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1 and lines[-1].startswith("dastsiam: error: ") and extra in lines[-1], proc.stderr
+
+
+def test_load_tracker_without_opencv_names_the_extra():
+    code = "import sys; sys.modules['cv2'] = None\nimport dastsiam\ndastsiam.load_tracker('nano')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "MissingDependency: OpenCV is not installed" in proc.stderr and "dastsiam[headless]" in proc.stderr
+
+
+def test_tracking_dependencies_leave_out_tensorboard_matplotlib_onnx_and_opencv():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core = " ".join(project["dependencies"])
+    for heavy in ("tensorboard", "matplotlib", "onnx>", "opencv"):
+        assert heavy not in core, heavy
+    extras = project["optional-dependencies"]
+    assert {"train", "eval", "export", "headless", "gui", "dev"} <= set(extras)
+    assert any("tensorboard" in d for d in extras["train"]) and any("matplotlib" in d for d in extras["eval"])
+    assert any(d.startswith("onnx") for d in extras["export"])
+    assert (REPO / "LICENSE").read_text().split()[:3] == ["Apache", "License", "Version"]
+    assert project["license"] == "Apache-2.0" and (REPO / "CHANGELOG.md").is_file()

@@ -122,7 +122,11 @@ def load_tracker(model: "str | PathLike[str] | None" = None, *, backend: str = "
     Raises:
         dastsiam.errors.ModelError: unknown name, unloadable weights, or an untrained built-in model.
         dastsiam.errors.InputError: bad device or thread count.
+        ImportError: OpenCV is not installed (the message names the extra to install).
     """
+    from dastsiam._deps import require_opencv
+
+    require_opencv()  # the one optional dependency every tracking path needs: say which extra provides it
     from dastsiam.cli import track as cli_track
 
     args = Namespace(model=None if model is None else str(model), backend=backend, device=str(device),

@@ -106,9 +106,23 @@ def _cli_signals_and_warnings():
             signal.signal(signal.SIGTERM, previous_term)
 
 
+def _missing_dependency(exc: ModuleNotFoundError) -> int:
+    """One line naming the extra that installs a missing optional dependency (re-raised if it is not one)."""
+    from dastsiam._deps import missing_dependency
+
+    message = missing_dependency(exc)
+    if message is None:
+        raise exc
+    print(f"dastsiam: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     prepare_environment()  # passive OpenMP waiting must be set before any sub-command imports torch
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as exc:  # a sub-command module needs an optional dependency that is missing
+        return _missing_dependency(exc)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -119,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         except (DastsiamError, ConfigError) as exc:
             print(f"dastsiam: error: {exc}", file=sys.stderr)
             return 2
+        except ModuleNotFoundError as exc:
+            return _missing_dependency(exc)
         except Terminated:
             print("dastsiam: terminated (SIGTERM); results written so far are kept", file=sys.stderr)
             return 128 + signal.SIGTERM

@@ -136,6 +136,11 @@ def resolve_backend(args) -> str:
 
     name = args.model or DEFAULT_MODEL
     trained = (BUILTIN_MODELS[name].weights is not None) if name in BUILTIN_MODELS else Path(name).is_file()
+    if trained and name not in BUILTIN_MODELS:
+        import importlib.util
+
+        if importlib.util.find_spec("onnx") is None:
+            return "torch"  # exporting the user's weights needs the [export] extra; PyTorch runs them as they are
     return "onnx" if trained and str(args.device) == "cpu" else "torch"
 
 
