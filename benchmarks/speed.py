@@ -1,11 +1,21 @@
-"""Tracking speed: our tracker (torch and onnxruntime back ends) next to OpenCV's cv2.TrackerNano.
+"""Tracking speed next to OpenCV's cv2.TrackerNano, as ratios (our time / OpenCV's time; < 1 = faster), in one run.
 
-All trackers run on the same frames, preloaded into memory, in one process, interleaved round by round so a
-busy machine slows them alike; each timing covers ``init`` on the first frame plus ``track`` on the rest.
-Prints frames/s (median over rounds) and the ratio to OpenCV NanoTrack.
+1. **Per frame** (in this process): our tracker on the onnxruntime back end (the shipped export of a trained
+   built-in, or the export cache) and on torch, and ``cv2.TrackerNano``, on the same frames preloaded into
+   memory, interleaved round by round so a busy machine slows them alike. Each timing covers ``init`` on the
+   first frame plus ``track`` on the rest.
+2. **Command** (fresh processes, as a user runs them): ``dastsiam track SOURCE --box ... --max-frames N`` next to
+   a 20-line script using ``cv2.TrackerNano`` on the same frames; both write one box per line, flushed. Start-up
+   is the time from launching the process to its first box line in the file (so it includes the interpreter,
+   imports and model loading); wall is launch to exit.
 
-    python benchmarks/speed.py                       # assets/bag.mp4, model nano, 2 threads
-    python benchmarks/speed.py --source ../shared/data/OTB/Couple/img --rounds 5 --threads 2
+Every figure is the median over rounds with min..max beside it (the machine may be shared: read the spread).
+
+    python benchmarks/speed.py                                   # OTB Crossing (first 100 frames) if present
+    python benchmarks/speed.py --source assets/bag.mp4 --box assets/bag_init_box.txt --frames 0
+    python benchmarks/speed.py --rounds 5 --cli-rounds 5 --threads 1 --no-torch
+
+Nothing is left on disk: the command outputs live in a temporary folder removed at exit.
 """
 
 from __future__ import annotations
@@ -13,21 +23,51 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-# torch's OpenMP workers busy-wait between calls by default; with OpenCV's and onnxruntime's pools in the same
-# process on 2 cores that starves the others (torch measured 5 fps instead of 30). Must be set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import cv2
-import numpy as np
-import torch
-
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_WEIGHTS = REPO.parent / "shared" / "data" / "weights" / "nanotrack" / "nanotrackv2"
+SHARED = Path(os.environ.get("DASTSIAM_DATA", REPO.parent / "shared" / "data"))
+DEFAULT_WEIGHTS = SHARED / "weights" / "nanotrack" / "nanotrackv2"
+DEFAULT_SOURCE = SHARED / "OTB" / "Crossing" / "img"
+
+sys.path.insert(0, str(REPO / "src"))
+from dastsiam.runtime import prepare_environment  # noqa: E402
+
+prepare_environment()  # passive OpenMP waiting before torch starts (docs/runtime.md)
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+# The reference a user would write: cv2.TrackerNano over a folder or video, one box per line, flushed.
+OPENCV_SCRIPT = r'''
+import sys, glob, cv2
+source, box, out, limit, weights, threads = sys.argv[1:7]
+cv2.setNumThreads(int(threads))
+params = cv2.TrackerNano_Params()
+params.backbone = weights + "/nanotrack_backbone_sim.onnx"
+params.neckhead = weights + "/nanotrack_head_sim.onnx"
+tracker = cv2.TrackerNano_create(params)
+files = sorted(glob.glob(source + "/*.jpg") + glob.glob(source + "/*.png"))
+capture = None if files else cv2.VideoCapture(source)
+def frames():
+    for f in files:
+        yield cv2.imread(f)
+    while capture is not None:
+        ok, frame = capture.read()
+        if not ok: return
+        yield frame
+box = tuple(int(float(v)) for v in box.split(","))
+with open(out, "w") as f:
+    for i, frame in enumerate(frames()):
+        if int(limit) and i >= int(limit): break
+        if i == 0: tracker.init(frame, box)
+        else: _, box = tracker.update(frame)
+        f.write(",".join(str(v) for v in box) + "\n"); f.flush()
+'''
 
 
 def load_frames(source: str, limit: int | None) -> list[np.ndarray]:
@@ -42,76 +82,158 @@ def load_frames(source: str, limit: int | None) -> list[np.ndarray]:
 
 
 def time_run(init, update, frames, box) -> float:
+    """Seconds per frame for init on the first frame + update on the rest."""
     start = time.perf_counter()
     init(frames[0], box)
     for frame in frames[1:]:
         update(frame)
-    return len(frames) / (time.perf_counter() - start)
+    return (time.perf_counter() - start) / len(frames)
+
+
+def time_command(command: list[str], boxes: Path, env: dict) -> tuple[float, float]:
+    """(time to the first box line, wall time) of one process run, in seconds."""
+    boxes.unlink(missing_ok=True)
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = None
+    while process.poll() is None:
+        if first is None:
+            try:
+                if boxes.stat().st_size > 0:
+                    first = time.perf_counter() - start
+            except FileNotFoundError:
+                pass
+        time.sleep(0.002 if first is None else 0.02)  # light polling: the machine may have 2 cores
+    wall = time.perf_counter() - start
+    error = process.stderr.read().decode(errors="replace")
+    if process.returncode != 0:
+        raise SystemExit(f"{command[:4]}... failed ({process.returncode}): {error[-400:]}")
+    if first is None:  # finished between two polls
+        first = wall
+    return first, wall
+
+
+def summary(values: list[float], scale: float = 1.0) -> str:
+    return (f"{statistics.median(values) * scale:8.1f}  "
+            f"{min(values) * scale:7.1f}..{max(values) * scale:<7.1f}")
+
+
+def print_table(title: str, unit: str, results: dict[str, list[float]], reference: str | None, scale: float) -> None:
+    width = max(len(n) for n in results)
+    print(f"\n{title}")
+    print(f"{'':<{width}}  {unit:>8}  {'min..max':>15}  {'x OpenCV':>8}  {'min..max':>11}")
+    ref = results.get(reference) if reference else None
+    for name, values in results.items():
+        if ref and name != reference:
+            ratios = [v / r for v, r in zip(values, ref)]  # per round: both ran back to back
+            ratio = f"{statistics.median(ratios):8.2f}  {min(ratios):5.2f}..{max(ratios):<5.2f}"
+        else:
+            ratio = f"{'1.00' if ref else '-':>8}"
+        print(f"{name:<{width}}  {summary(values, scale)}  {ratio}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", default=str(REPO / "assets" / "bag.mp4"), help="video or frame folder")
-    parser.add_argument("--box", default=str(REPO / "assets" / "bag_init_box.txt"), help="x,y,w,h or a box file")
+    parser.add_argument("--source", default=str(DEFAULT_SOURCE if DEFAULT_SOURCE.is_dir() else REPO / "assets" / "bag.mp4"),
+                        help="video or frame folder (default: OTB Crossing, else assets/bag.mp4)")
+    parser.add_argument("--box", default=None, help="x,y,w,h or a box file (default: the source's first box)")
     parser.add_argument("--model", default="nano", help="built-in model name or weights path")
-    parser.add_argument("--frames", type=int, default=None, help="use only the first N frames")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--frames", type=int, default=100, help="use only the first N frames (0 = all)")
+    parser.add_argument("--rounds", type=int, default=5, help="per-frame rounds")
+    parser.add_argument("--cli-rounds", type=int, default=5, help="command rounds (0 = skip the command part)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="inference threads for every tracker (default: each one's own default)")
     parser.add_argument("--opencv-weights", type=Path, default=DEFAULT_WEIGHTS,
                         help="folder with nanotrack_backbone_sim.onnx / nanotrack_head_sim.onnx")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch back end")
     args = parser.parse_args(argv)
 
     from dastsiam.cli.track import parse_box
-    from dastsiam.export import OnnxModel, export_onnx
-    from dastsiam.models import load_model
+    from dastsiam.onnx_backend import cached_onnx_model
     from dastsiam.tracking import Tracker, tracker_config_for
 
-    torch.set_num_threads(args.threads)
-    cv2.setNumThreads(args.threads)
-    frames = load_frames(args.source, args.frames)
-    box = parse_box(args.box)
-    print(f"{len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]} from {args.source}; "
-          f"{args.threads} threads (torch {torch.__version__}, OpenCV {cv2.__version__})")
+    if args.box is None:
+        gt = Path(args.source).parent / "groundtruth_rect.txt"
+        if gt.is_file():  # OTB: 1-based first box
+            box = parse_box(gt.read_text().splitlines()[0]) - np.array([1.0, 1.0, 0.0, 0.0])
+        else:
+            box = parse_box(str(REPO / "assets" / "bag_init_box.txt"))
+    else:
+        box = parse_box(args.box)
+    if args.threads:
+        cv2.setNumThreads(args.threads)
+    frames = load_frames(args.source, args.frames or None)
+    have_opencv = hasattr(cv2, "TrackerNano") and (args.opencv_weights / "nanotrack_backbone_sim.onnx").is_file()
+    print(f"{len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]} from {args.source}, box "
+          f"{','.join(f'{v:g}' for v in box)}; threads: {args.threads or 'defaults'}; OpenCV {cv2.__version__}; "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
 
+    # ---------------------------------------------------------------- 1. per frame, in this process
     runners: dict[str, tuple] = {}
-    model, cfg = load_model(args.model)
-    tracker_cfg = tracker_config_for(cfg)
-    onnx_dir = Path(tempfile.mkdtemp(prefix="dastsiam_speed_"))
-    export_onnx(model, onnx_dir, config=cfg)
-    onnx_tracker = Tracker(OnnxModel(onnx_dir, threads=args.threads), tracker_cfg)
+    onnx_model = cached_onnx_model(args.model, threads=args.threads)
+    onnx_tracker = Tracker(onnx_model, tracker_config_for(onnx_model.config))
     runners[f"dastsiam {args.model} (onnxruntime)"] = (onnx_tracker.init, onnx_tracker.track)
     if not args.no_torch:
+        from dastsiam.models import load_model
+        from dastsiam.runtime import configure_torch_threads
+
+        configure_torch_threads(args.threads)
+        model, cfg = load_model(args.model)
         if hasattr(model, "fuse_for_inference"):
             model.fuse_for_inference()
-        torch_tracker = Tracker(model, tracker_cfg)
+        torch_tracker = Tracker(model, tracker_config_for(cfg))
         runners[f"dastsiam {args.model} (torch)"] = (torch_tracker.init, torch_tracker.track)
-
     opencv_name = "OpenCV TrackerNano (v2)"
-    if hasattr(cv2, "TrackerNano") and (args.opencv_weights / "nanotrack_backbone_sim.onnx").is_file():
+    int_box = tuple(int(v) for v in box)
+    if have_opencv:
         params = cv2.TrackerNano_Params()
         params.backbone = str(args.opencv_weights / "nanotrack_backbone_sim.onnx")
         params.neckhead = str(args.opencv_weights / "nanotrack_head_sim.onnx")
         peer = cv2.TrackerNano_create(params)
-        int_box = tuple(int(v) for v in box)
         runners[opencv_name] = (lambda f, b: peer.init(f, int_box), peer.update)
     else:
         print(f"(OpenCV TrackerNano unavailable: needs OpenCV >= 4.7 and {args.opencv_weights})")
 
     for init, update in runners.values():  # warm-up: first-call allocations, graph optimisation
         time_run(init, update, frames[:10], box)
-    results: dict[str, list[float]] = {name: [] for name in runners}
+    per_frame: dict[str, list[float]] = {name: [] for name in runners}
     for _ in range(args.rounds):
         for name, (init, update) in runners.items():
-            results[name].append(time_run(init, update, frames, box))
+            per_frame[name].append(time_run(init, update, frames, box))
+    print_table("per frame (in process, frames in memory)", "ms", per_frame, opencv_name if have_opencv else None, 1e3)
 
-    reference = statistics.median(results[opencv_name]) if opencv_name in results else None
-    width = max(len(n) for n in results)
-    print(f"{'tracker':<{width}}  {'fps (median)':>12}  {'min..max':>15}  {'x OpenCV':>8}")
-    for name, values in results.items():
-        fps = statistics.median(values)
-        ratio = f"{fps / reference:8.2f}" if reference else "       -"
-        print(f"{name:<{width}}  {fps:12.1f}  {min(values):6.1f}..{max(values):<7.1f}  {ratio}")
+    # ---------------------------------------------------------------- 2. whole commands, fresh processes
+    if args.cli_rounds <= 0:
+        return 0
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    box_text = ",".join(f"{v:g}" for v in box)
+    with tempfile.TemporaryDirectory(prefix="dastsiam_speed_") as tmp:
+        tmp = Path(tmp)
+        commands = {f"dastsiam track ({args.model}, auto back end)": (
+            [sys.executable, "-m", "dastsiam.cli.main", "track", args.source, f"--box={box_text}", "--model",
+             args.model, "--out", str(tmp / "ours"), "--no-progress"]
+            + (["--max-frames", str(args.frames)] if args.frames else [])
+            + (["--threads", str(args.threads)] if args.threads else []),
+            tmp / "ours" / "boxes.txt")}
+        if have_opencv:
+            script = tmp / "opencv_nano.py"
+            script.write_text(OPENCV_SCRIPT)
+            commands[opencv_name] = ([sys.executable, str(script), args.source, box_text, str(tmp / "cv.txt"),
+                                      str(args.frames), str(args.opencv_weights), str(args.threads or cv2.getNumThreads())],
+                                     tmp / "cv.txt")
+        for command, boxes in commands.values():  # warm-up: the OS file cache, Python's bytecode cache
+            time_command(command, boxes, env)
+        first: dict[str, list[float]] = {name: [] for name in commands}
+        wall: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.cli_rounds):
+            for name, (command, boxes) in commands.items():
+                t_first, t_wall = time_command(command, boxes, env)
+                first[name].append(t_first)
+                wall[name].append(t_wall)
+    reference = opencv_name if have_opencv else None
+    print_table("start-up: process launch to first box", "s", first, reference, 1.0)
+    print_table(f"whole command: launch to exit, {len(frames)} frames", "s", wall, reference, 1.0)
     return 0
 
 

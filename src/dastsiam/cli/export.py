@@ -24,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
     import torch
 
     from dastsiam.errors import ModelError
@@ -44,6 +45,6 @@ def run(args: argparse.Namespace) -> int:
         with torch.inference_mode():
             ref = model.track(x, model.template(z))
             got = onnx_model.track(x, onnx_model.template(z))
-        worst = max(float((a - b).abs().max()) for a, b in zip(ref, got) if a is not None)
+        worst = max(float(np.abs(a.numpy() - b).max()) for a, b in zip(ref, got) if a is not None)
         print(f"max |onnxruntime - torch| = {worst:.2e}")
     return 0

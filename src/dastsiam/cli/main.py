@@ -52,11 +52,14 @@ def _plain_help(parser: argparse.ArgumentParser) -> None:
             action.help = plain_text(action.help)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or (``only`` = a sub-command name) one with just that sub-command: each sub-command
+    module imports what it needs, and `dastsiam track` must not pay for importing the evaluation toolkit."""
     parser = argparse.ArgumentParser(prog="dastsiam", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"dastsiam {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMANDS.values():
+    names = [SUBCOMMANDS[only]] if only in SUBCOMMANDS else SUBCOMMANDS.values()
+    for module_name in names:
         try:
             module = importlib.import_module(f"dastsiam.cli.{module_name}")
         except ModuleNotFoundError as exc:
@@ -119,8 +122,9 @@ def _missing_dependency(exc: ModuleNotFoundError) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     prepare_environment()  # passive OpenMP waiting must be set before any sub-command imports torch
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        parser = build_parser()
+        parser = build_parser(only=argv[0] if argv else None)
     except ModuleNotFoundError as exc:  # a sub-command module needs an optional dependency that is missing
         return _missing_dependency(exc)
     args = parser.parse_args(argv)

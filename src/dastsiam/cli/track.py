@@ -110,16 +110,19 @@ def _load(args):
     name = args.model or DEFAULT_MODEL
     path = Path(name)
     if path.is_dir():  # an exported ONNX folder
-        from dastsiam.export import OnnxModel
+        from dastsiam.onnx_backend import OnnxModel
 
         model = OnnxModel(path, threads=args.threads)
         cfg = model.config
-    elif args.backend == "onnx":
-        from dastsiam.export import cached_onnx_model
+    elif args.backend == "onnx":  # shipped export of a built-in, or the export cache: no torch on this path
+        from dastsiam.onnx_backend import cached_onnx_model
 
         model = cached_onnx_model(name, threads=args.threads)
         cfg = model.config
     else:
+        from dastsiam.runtime import configure_torch_threads
+
+        configure_torch_threads(args.threads)
         model, cfg = load_model(name, device=args.device)
         if hasattr(model, "fuse_for_inference"):
             model.fuse_for_inference()  # same function, faster; this model object is ours and only tracks
@@ -193,11 +196,7 @@ def check_runtime_options(args) -> None:
     if threads:
         import cv2
 
-        cv2.setNumThreads(threads)
-        if args.backend != "onnx":  # onnxruntime gets its count from the session options (see _load)
-            import torch
-
-            torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)  # torch's and onnxruntime's counts are set where the model is built (_load)
 
 
 def _check_device(name: str) -> None:
@@ -281,9 +280,14 @@ class _Outputs:
                 pass
 
 
-def run(args) -> int:
+def _progress_bar(total, disabled: bool):
     from tqdm import tqdm
 
+    # no bar where stderr is not a terminal (logs, pipes): it would break the one-line error contract there
+    return tqdm(total=total, unit="frame", disable=True if disabled else None, file=sys.stderr, dynamic_ncols=True)
+
+
+def run(args) -> int:
     from dastsiam.tracking.video import open_source
 
     # OpenCV's own warnings (camera probing, codec fallbacks) would break the one-line error contract
@@ -309,13 +313,12 @@ def run(args) -> int:
         tracker = build_tracker(args)
 
         total = source.count if args.max_frames is None else min(source.count or args.max_frames, args.max_frames)
-        # no bar where stderr is not a terminal (logs, pipes): it would break the one-line error contract there
-        progress = tqdm(total=total, unit="frame", disable=True if args.no_progress else None, file=sys.stderr,
-                        dynamic_ncols=True)
         start = time.perf_counter()
         tracker.init(first, box)
         outputs.write(box, first, 0, 1.0)
         count = 1
+        # tqdm is imported once the first box is out (its import is a good part of a cold start-up)
+        progress = _progress_bar(total, disabled=args.no_progress)
         progress.update(1)
         for index, frame in frames:
             if args.max_frames is not None and count >= args.max_frames:

@@ -11,11 +11,15 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
 
 from dastsiam.errors import ModelError
-from dastsiam.models.base import SiameseModel
 from dastsiam.models.config import DAConfig, ModelConfig, STConfig
+
+if TYPE_CHECKING:  # torch is imported by the functions that need it: the onnxruntime path runs without it
+    import torch
+
+    from dastsiam.models.base import SiameseModel
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -166,6 +170,8 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.dev
         cfg = from_dict(ModelConfig, raw, where=where)
     elif path.suffix in (".pt", ".pth"):
         try:
+            import torch
+
             ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as exc:
             raise ModelError(f"{path}: not a readable checkpoint ({exc.__class__.__name__}: {str(exc)[:200]})") from None

@@ -15,12 +15,13 @@ post-processing, or SiamFC's scale pyramid when ``loc`` is ``None``.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 from dastsiam.boxes import is_valid_box
 from dastsiam.errors import InputError
@@ -65,23 +66,36 @@ def area_preserving_box(polygon) -> np.ndarray:
 def _numpy(t) -> np.ndarray | None:
     if t is None:
         return None
-    if isinstance(t, torch.Tensor):
-        return t.detach().float().cpu().numpy()
-    return np.asarray(t, dtype=np.float32)
+    if isinstance(t, np.ndarray):
+        return t if t.dtype == np.float32 else t.astype(np.float32)
+    return t.detach().float().cpu().numpy()  # a torch.Tensor
+
+
+def _is_torch_module(model) -> bool:
+    """Whether ``model`` is a ``torch.nn.Module``, without importing torch (a torch model implies it is loaded)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
 
 
 class Tracker:
     """A Siamese tracker around ``model`` (a :class:`~dastsiam.models.SiameseModel`, or any object with the
     same ``geometry``/``template``/``fuse``/``track``/``has_st`` members such as the onnxruntime back end)."""
 
-    def __init__(self, model, config: TrackerConfig | None = None, device: str | torch.device = "cpu"):
+    def __init__(self, model, config: TrackerConfig | None = None, device="cpu"):
         self.model = model
         self.config = config or TrackerConfig()
-        self.device = torch.device(device)
         self.geometry = model.geometry
         self.has_st = bool(getattr(model, "has_st", False))
-        if isinstance(model, torch.nn.Module):
+        # a torch model gets torch tensors on its device; any other back end (onnxruntime) gets numpy arrays,
+        # so tracking with it never imports torch (start-up time, docs/runtime.md)
+        self._torch = _is_torch_module(model)
+        if self._torch:
+            import torch
+
+            self.device = torch.device(device)
             model.to(self.device).eval()
+        else:
+            self.device = device
         self.center = np.zeros(2)
         self.size = np.zeros(2)
         self.frame_size: tuple[int, int] | None = None  # (width, height)
@@ -92,12 +106,24 @@ class Tracker:
         self._points = None
 
     # ------------------------------------------------------------------ helpers
-    def _tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
+    def _tensor(self, crops: list[np.ndarray]):
+        """``float32 (B, 3, H, W)`` model input: a numpy array, or a torch tensor on the device for torch models."""
         batch = np.stack(crops, axis=0)
         if self.config.swap_rb:
             batch = batch[..., ::-1]
         batch = np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32)
+        if not self._torch:
+            return batch
+        import torch
+
         return torch.from_numpy(batch).to(self.device)
+
+    def _no_grad(self):
+        if not self._torch:
+            return contextlib.nullcontext()
+        import torch
+
+        return torch.no_grad()
 
     def _frame(self, frame, initialising: bool) -> np.ndarray:
         self.frame_index = 0 if initialising else self.frame_index + 1
@@ -110,13 +136,12 @@ class Tracker:
                              f"{self.frame_size[0]}x{self.frame_size[1]}")
         return image
 
-    def _exemplar(self, image: np.ndarray) -> torch.Tensor:
+    def _exemplar(self, image: np.ndarray):
         s_z = context_size(self.size[0], self.size[1], self.config.context_amount)
         crop, _ = get_subwindow(image, self.center, s_z, self.geometry.exemplar_size, rounding=self.config.rounding)
         return self._tensor([crop])
 
     # ------------------------------------------------------------------ public API
-    @torch.no_grad()
     def init(self, frame, box) -> None:
         """Start tracking the target ``box`` (``x, y, w, h``) in ``frame``.
 
@@ -132,23 +157,24 @@ class Tracker:
             raise InputError(f"initial box {box.tolist()} lies outside the {width}x{height} frame")
         self.center = np.array([box[0] + box[2] / 2.0, box[1] + box[3] / 2.0])
         self.size = np.array([box[2], box[3]])
-        self.f_i = self.model.template(self._exemplar(image))
+        with self._no_grad():
+            self.f_i = self.model.template(self._exemplar(image))
         self.f_a = self.f_i
         self.f_z = self.f_i
         self._window = None
         self.last = TrackResult(box.copy(), 1.0, False, (-1, -1))
 
-    @torch.no_grad()
     def track(self, frame) -> tuple[np.ndarray, float]:
         """The target's box in ``frame`` and the tracker's confidence in it (gate confidence, 0..1)."""
         if self.f_z is None:
             raise RuntimeError("Tracker.track() called before Tracker.init()")
         image = self._frame(frame, initialising=False)
-        if self._siamfc:
-            box, score, cell, gate = self._track_siamfc(image)
-        else:
-            box, score, cell, gate = self._track_box_branch(image)
-        updated = self._maybe_update_template(image, gate)
+        with self._no_grad():
+            if self._siamfc:
+                box, score, cell, gate = self._track_siamfc(image)
+            else:
+                box, score, cell, gate = self._track_box_branch(image)
+            updated = self._maybe_update_template(image, gate)
         self.last = TrackResult(box, score, updated, cell, gate)
         return box, score
 
@@ -178,7 +204,7 @@ class Tracker:
         x = self._tensor(crops)
         f_z = self.f_z
         if len(crops) > 1:
-            f_z = f_z.expand(len(crops), *f_z.shape[1:]) if isinstance(f_z, torch.Tensor) else np.repeat(f_z, len(crops), 0)
+            f_z = f_z.expand(len(crops), *f_z.shape[1:]) if self._torch else np.repeat(f_z, len(crops), 0)
         return self.model.track(x, f_z), s_z, s_x
 
     def _track_box_branch(self, image: np.ndarray):

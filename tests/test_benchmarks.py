@@ -1,0 +1,34 @@
+"""benchmarks/speed.py: one run prints the per-frame, start-up and whole-command ratios to OpenCV's
+TrackerNano (issue 10.5) and leaves nothing behind in the temp folder (issue 9.7)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_speed_benchmark_prints_three_ratio_tables_and_cleans_up(tmp_path, shared_data):
+    if not hasattr(cv2, "TrackerNano") or not (shared_data / "weights" / "nanotrack" / "nanotrackv2").is_dir():
+        pytest.skip("OpenCV TrackerNano or its weights unavailable")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = dict(os.environ, TMPDIR=str(temp), DASTSIAM_CACHE=str(tmp_path / "cache"), DASTSIAM_DATA=str(shared_data))
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "speed.py"), "--frames", "4", "--rounds", "1",
+                           "--cli-rounds", "1", "--no-torch", "--threads", "1"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    for title in ("per frame", "start-up: process launch to first box", "whole command"):
+        assert title in out
+    ratio_rows = [line for line in out.splitlines() if line.startswith("dastsiam") and "x OpenCV" not in line]
+    assert len(ratio_rows) == 3 and all(len(row.split()) >= 6 for row in ratio_rows)
+    # no dastsiam_speed_* folder left behind (".ses" is onnxruntime's own id file, written once on import)
+    assert [p.name for p in temp.iterdir() if p.name != ".ses"] == []
+    assert not (tmp_path / "cache").exists()  # the shipped export was used
