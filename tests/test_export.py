@@ -236,7 +236,7 @@ def test_siamfc_on_onnxruntime_through_the_cli(tmp_path, cli_env):
     """Issue 9.7: SiamFC's 3-scale search runs on the onnxruntime back end (was a raw onnxruntime traceback).
     (Untrained: each process builds its own random weights, so the boxes are only checked for sanity; the
     numbers are checked against torch in test_other_architectures_export.)"""
-    args = [str(FRAMES), "--box", str(BOX), "--model", "siamfc", "--max-frames", "4", "--threads", "1",
+    args = [str(FRAMES), "--box", str(BOX), "--model", "siamfc", "--allow-untrained", "--max-frames", "4", "--threads", "1",
             "--no-progress", "--backend", "onnx", "--out", str(tmp_path / "onnx")]
     done = _track_cli(args, cli_env)
     assert done.returncode == 0, done.stderr
