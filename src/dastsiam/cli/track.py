@@ -35,6 +35,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("source", metavar="SOURCE", help="video file, folder of frames, or camera index (0, 1, ...)")
     p.add_argument("--box", required=True,
                    help="initial box x,y,w,h (0-based pixels), or a file whose first line holds it")
+    p.add_argument("--box-base", type=int, choices=(0, 1), default=0,
+                   help="pixel base of --box: 0 = dastsiam's 0-based pixels, as boxes.txt holds them (default); "
+                        "1 = a 1-based benchmark file (OTB/UAV123/LaSOT/GOT-10k ground truth): x and y minus 1")
     p.add_argument("--model", default=None,
                    help="built-in model name (see `dastsiam models`), a .safetensors/.pt weights file, "
                         "or an exported ONNX folder (default: the default built-in model)")
@@ -293,6 +296,7 @@ def run(args) -> int:
     # OpenCV's own warnings (camera probing, codec fallbacks) would break the one-line error contract
     _quiet_opencv()
     box = parse_box(args.box)
+    box[:2] -= args.box_base  # 1-based benchmark files -> dastsiam's 0-based pixels (dastsiam run does the same)
     check_trained(args.model, args.allow_untrained)
     check_runtime_options(args)
     if args.max_frames is not None and args.max_frames < 1:

@@ -24,16 +24,16 @@ from dastsiam.evaluation.report import (
     ground_truth_from_sequences,
     score_results,
 )
-from dastsiam.evaluation.results import Warnings
-from dastsiam.evaluation.runner import pack_got10k_submission, run_ope, run_vot, run_vot_baseline, track_sequence
-from dastsiam.evaluation.vot import expected_average_overlap, polygon_iou, score_vot
+from dastsiam.evaluation.results import Warnings, write_results, write_vot_result
+from dastsiam.evaluation.runner import pack_got10k_submission, run_ope, run_vot, run_vot_baseline, shard, track_sequence
+from dastsiam.evaluation.vot import expected_average_overlap, polygon_iou, raster_overlap, score_vot
 
 __all__ = [
     "Conventions", "PRESETS", "preset",
     "overlap", "centre_error", "normalised_centre_error", "success_curve", "precision_curve", "auc",
     "score_frames", "score_sequence", "aggregate",
     "GroundTruth", "Report", "score_results", "format_table", "ground_truth_from_anno_dir",
-    "ground_truth_from_sequences", "Warnings",
-    "run_ope", "run_vot", "run_vot_baseline", "track_sequence", "pack_got10k_submission",
-    "polygon_iou", "expected_average_overlap", "score_vot",
+    "ground_truth_from_sequences", "Warnings", "write_results", "write_vot_result",
+    "run_ope", "run_vot", "run_vot_baseline", "track_sequence", "pack_got10k_submission", "shard",
+    "polygon_iou", "raster_overlap", "expected_average_overlap", "score_vot",
 ]

@@ -351,9 +351,11 @@ def _read_tracker(name: str, folder: Path, ground_truth: list[GroundTruth], conv
             missing.append(gt.name)
             continue
         frames[gt.name] = scored
-        times = read_times(folder / "times" / f"{stem}_time.txt")
-        if times is None:
-            times = read_times(folder / stem / f"{stem}_time.txt")
+        times = None
+        for candidate in (folder / "times", folder / stem, folder):  # got10k toolkit, GOT-10k, pytracking
+            times = read_times(candidate / f"{stem}_time.txt")
+            if times is not None:
+                break
         if times is not None and len(times) and np.all(times > 0):
             fps_values.append(float(np.mean(1.0 / times)))
     fps = float(np.mean(fps_values)) if fps_values else float("nan")

@@ -213,3 +213,44 @@ def read_times(path: Path) -> np.ndarray | None:
         return np.array(rows, dtype=np.float64)
     except (OSError, ValueError):
         return None
+
+
+RESULT_STYLES = ("pysot", "pytracking", "got10k")
+
+
+def write_results(root, tracker: str, sequence: str, boxes, times=None, dataset: str = "otb",
+                  style: str = "pysot", parameter: str | None = None, repetition: int = 1) -> Path:
+    """Write one sequence's 0-based ``boxes`` (``(N, 4)`` ``x, y, w, h``, frame 1 = the initial box) the way the
+    common toolkits lay results out, in the benchmark's own pixel convention (``+1`` on ``x, y`` for OTB,
+    UAV123, LaSOT and GOT-10k), so that their scripts and ``dastsiam eval`` read them unchanged:
+
+    * ``pysot`` (also the OTB/UAV123/LaSOT layout of the got10k toolkit): ``ROOT/<tracker>/<sequence>.txt``,
+      ``x,y,w,h`` comma-separated, times (seconds) in ``ROOT/<tracker>/times/<sequence>_time.txt``.
+    * ``pytracking``: ``ROOT/<tracker>/<parameter>/<sequence>.txt`` tab-separated and
+      ``<sequence>_time.txt`` beside it (pytracking itself writes integer boxes; these keep 4 decimals, which
+      its loader reads the same way). Score with ``--results ROOT/<tracker>`` (each parameter folder is a
+      tracker) or ``--results ROOT/<tracker>/<parameter>``.
+    * ``got10k``: ``ROOT/<tracker>/<sequence>/<sequence>_00r.txt`` plus ``<sequence>_time.txt`` (repetition
+      ``r``), what the GOT-10k server takes (see :func:`~.runner.pack_got10k_submission`).
+
+    VOT's reset-protocol trajectories have their own writer, :func:`write_vot_result`. Returns the path of
+    the box file; it is written last and atomically, so its presence means the sequence is finished.
+    """
+    if style not in RESULT_STYLES:
+        raise InputError(f"result style must be one of {', '.join(RESULT_STYLES)}, got {style!r}")
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if times is not None and len(times) != len(boxes):
+        raise InputError(f"{sequence}: {len(times)} times for {len(boxes)} boxes")
+    if style == "pysot":
+        return write_otb_result(root, tracker, sequence, boxes, times, dataset=dataset)
+    if style == "got10k":
+        times = np.zeros(len(boxes)) if times is None else times
+        return write_got10k_result(root, tracker, sequence, boxes, times, repetition)
+    native = boxes.copy()
+    native[:, :2] += native_offset(dataset)
+    folder = Path(root) / tracker / (parameter or "default")
+    if times is not None:
+        _atomic_write(folder / f"{sequence}_time.txt", "".join(f"{t:.6f}\n" for t in times))
+    path = folder / f"{sequence}.txt"
+    _atomic_write(path, "".join("\t".join(f"{v:.4f}" for v in row) + "\n" for row in native))
+    return path
