@@ -68,3 +68,14 @@ def test_pair_gap():
     for _ in range(300):
         c = sample_pair(usable, max_gap=10, rng=rng)
         assert abs(c.search - c.initial) <= 10 and c.accumulated is None and c.search in usable
+
+
+def test_image_pair_uses_the_one_frame_for_every_role():
+    from dastsiam.training.sampling import sample_image
+
+    rng = np.random.default_rng(0)
+    assert sample_image(np.array([0]), triplet=True, rng=rng) == (0, 0, 0, 0)
+    c = sample_image(np.array([4]), triplet=False, rng=rng)
+    assert (c.initial, c.search, c.accumulated, c.current) == (4, 4, None, None)
+    with pytest.raises(ValueError):
+        sample_image(np.array([], dtype=int), True, rng)

@@ -33,7 +33,12 @@ class SamplingConfig:
     negative_prob: float = 0.0  # share of pairs whose search crop comes from another sequence
     min_target_size: float = 4.0  # frames whose box side is below this (pixels) are skipped
     max_aspect_ratio: float = 10.0  # frames with a more extreme box aspect are skipped
-    min_valid_frames: int = 2  # sequences with fewer usable frames are skipped
+    min_valid_frames: int = 1  # sequences with fewer usable frames are skipped
+    # a sequence with a single usable frame (a still photo: COCO/DET-style data, the shared train_images/) is
+    # used as an image pair: every template and the search crop are cut from that one frame, each with its own
+    # augmentation (SiamRPN / DaSiamRPN). False skips such sequences. Its share of the samples is its dataset's
+    # `weight` / `num_samples` (data[*]).
+    image_pairs: bool = True
     # T_a / T_c mimic the tracker's own (imperfect) crops: their box is jittered before cropping
     template_noise_shift: float = 0.1  # centre shift, uniform in +-this * box side
     template_noise_scale: float = 0.1  # size change, exp(uniform(+-this))
@@ -154,6 +159,7 @@ def validate(cfg: TrainConfig, where: str = "config") -> TrainConfig:
          "must be in [0, epochs]"),
         (cfg.sampling.window >= 2, "sampling.window", "must be >= 2 (T_a and T_c are consecutive frames)"),
         (0 <= cfg.sampling.negative_prob <= 1, "sampling.negative_prob", "must be in [0, 1]"),
+        (cfg.sampling.min_valid_frames >= 1, "sampling.min_valid_frames", "must be >= 1"),
         (cfg.labels.radius > 0, "labels.radius", "must be > 0"),
         (cfg.labels.iou_negative <= cfg.labels.iou_positive, "labels.iou_negative", "must be <= iou_positive"),
         (cfg.runtime.workers >= 0, "runtime.workers", "must be >= 0"),

@@ -21,7 +21,7 @@ from dastsiam.sequence import Sequence
 from dastsiam.training.augment import augmented_crop, context_side, jitter_box
 from dastsiam.training.config import DataSourceConfig, TrainConfig
 from dastsiam.training.labels import assign_targets
-from dastsiam.training.sampling import sample_pair, sample_triplet, usable_frames
+from dastsiam.training.sampling import FrameChoice, sample_image, sample_pair, sample_triplet, usable_frames
 
 
 @dataclass
@@ -51,19 +51,24 @@ def load_sources(cfg: TrainConfig) -> list[list[TrackSource]]:
             raise InputError(f"data[{i}] ({source.kind}) {source.root}: {exc}") from None
         tracks = sources_from_sequences(sequences, cfg)
         if not tracks:
+            need = max(cfg.sampling.min_valid_frames, 1 if cfg.sampling.image_pairs else 2)
             raise InputError(
-                f"data[{i}] ({source.kind}) {source.root}: no sequence with at least "
-                f"{cfg.sampling.min_valid_frames} usable frames ({len(sequences)} sequences read)"
+                f"data[{i}] ({source.kind}) {source.root}: no sequence with at least {need} usable "
+                f"frame{'s' if need > 1 else ''} ({len(sequences)} sequences read; frames are usable when the "
+                f"target is present and at least sampling.min_target_size px)"
             )
         out.append(tracks)
     return out
 
 
 def sources_from_sequences(sequences: list[Sequence], cfg: TrainConfig) -> list[TrackSource]:
+    """The sequences with at least ``sampling.min_valid_frames`` usable frames; one with a single usable frame
+    is kept as an image-pair source when ``sampling.image_pairs`` (else it needs 2 for triplets / pairs)."""
+    need = max(cfg.sampling.min_valid_frames, 1 if cfg.sampling.image_pairs else 2)
     tracks = []
     for seq in sequences:
         usable = usable_frames(seq, cfg.sampling.min_target_size, cfg.sampling.max_aspect_ratio)
-        if len(usable) >= max(cfg.sampling.min_valid_frames, 2 if cfg.sampling.mode == "triplet" else 1):
+        if len(usable) >= need:
             tracks.append(TrackSource(seq.name, np.array([str(f) for f in seq.frames]), seq.ground_truth, usable))
     return tracks
 
@@ -77,6 +82,18 @@ def dataset_shares(sources: list[DataSourceConfig], total: int) -> np.ndarray:
     if counts.sum() <= 0:
         counts = np.ones(len(sources))
     return counts / counts.sum()
+
+
+@dataclass
+class SamplePlan:
+    """The frames one training sample is made of (:meth:`TrainingSet.plan`)."""
+
+    track: TrackSource  # the templates' sequence
+    choice: FrameChoice  # template frames (and the search frame of a positive pair) in ``track``
+    search_track: TrackSource  # ``track``, or another sequence for a negative pair
+    search_frame: int
+    negative: bool  # the search crop shows another sequence's object: every cell negative
+    image: bool  # ``track`` has a single usable frame (a still photo): an image pair
 
 
 class TrainingSet(Dataset):
@@ -102,14 +119,30 @@ class TrainingSet(Dataset):
         dataset = self.sources[int(rng.choice(len(self.sources), p=self.shares))]
         return dataset[int(rng.integers(len(dataset)))]
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        cfg, aug, geo = self.cfg, self.cfg.augmentation, self.geometry
+    def plan(self, index: int) -> tuple["SamplePlan", np.random.Generator]:
+        """Which frames sample ``index`` is cut from (no pixels read), and the generator, positioned after the
+        plan, that the crops' augmentation continues with."""
+        cfg = self.cfg
         rng = np.random.default_rng([cfg.runtime.seed, int(index)])
         track = self._pick_track(rng)
-        if cfg.sampling.mode == "triplet":
+        image = len(track.usable) < 2
+        if image:  # a still image: template(s) and search from the same frame
+            choice = sample_image(track.usable, cfg.sampling.mode == "triplet", rng)
+        elif cfg.sampling.mode == "triplet":
             choice = sample_triplet(track.usable, cfg.sampling.window, rng)
         else:
             choice = sample_pair(track.usable, cfg.sampling.pair_gap, rng)
+        search_track, search_frame, negative = track, choice.search, False
+        if cfg.sampling.negative_prob > 0 and rng.random() < cfg.sampling.negative_prob:
+            other = self._pick_track(rng)
+            if other is not track:
+                search_track, search_frame, negative = other, int(rng.choice(other.usable)), True
+        return SamplePlan(track, choice, search_track, search_frame, negative, image), rng
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        cfg, aug, geo = self.cfg, self.cfg.augmentation, self.geometry
+        plan, rng = self.plan(index)
+        track, choice = plan.track, plan.choice
 
         sample = {}
 
@@ -127,11 +160,7 @@ class TrainingSet(Dataset):
             sample["z_a"] = template(choice.accumulated, noisy=True)
             sample["z_c"] = template(choice.current, noisy=True)
 
-        search_track, search_frame, negative = track, choice.search, False
-        if cfg.sampling.negative_prob > 0 and rng.random() < cfg.sampling.negative_prob:
-            other = self._pick_track(rng)
-            if other is not track:
-                search_track, search_frame, negative = other, int(rng.choice(other.usable)), True
+        search_track, search_frame, negative = plan.search_track, plan.search_frame, plan.negative
         box = search_track.boxes[search_frame]
         # the search crop keeps the template's scale: side_x = side_z * I / E (SiamFC)
         side = context_side(box, aug.context_amount) * geo.instance_size / geo.exemplar_size

@@ -5,6 +5,8 @@
   the accumulated and current templates ``T_a``, ``T_c`` two consecutive usable frames of that window, and the
   search frame from the same window.
 * :func:`sample_pair`: the classic SiamFC / SiamRPN pair, template and search at most ``pair_gap`` apart.
+* :func:`sample_image`: a sequence with one usable frame (a still photo) as an image pair: every role is
+  that frame; the crops differ only by their augmentation (SiamRPN's COCO/DET pairs).
 """
 
 from __future__ import annotations
@@ -66,3 +68,12 @@ def sample_pair(usable: np.ndarray, max_gap: int, rng: np.random.Generator) -> F
     template = int(rng.choice(usable))
     near = usable[np.abs(usable - template) <= max_gap]
     return FrameChoice(template, None, None, int(rng.choice(near)))
+
+
+def sample_image(usable: np.ndarray, triplet: bool, rng: np.random.Generator) -> FrameChoice:
+    """Image-pair sampling for a sequence with fewer than 2 usable frames: template(s) and search frame are the
+    same frame (chosen among ``usable``), as SiamRPN / DaSiamRPN train on still-image detection data."""
+    if len(usable) < 1:
+        raise ValueError("image-pair sampling needs at least 1 usable frame")
+    frame = int(rng.choice(usable))
+    return FrameChoice(frame, frame if triplet else None, frame if triplet else None, frame)
