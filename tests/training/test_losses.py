@@ -88,3 +88,37 @@ def test_total_combines_with_lambda_and_lambda1():
     # SiamFC: one response channel, no box or confidence branch
     fc = compute_loss(HeadOutput(cls=torch.zeros(1, 1, 1, 2)), batch, cfg)
     assert fc["reg"].item() == 0 and fc["total"].item() == pytest.approx(3.0 * 2.0 * math.log(2), rel=1e-6)
+
+
+def test_confidence_bce_covers_negatives_and_negative_pairs_and_skips_the_ignore_band():
+    from dastsiam.training.losses import balanced_confidence_loss
+
+    logits = torch.tensor([[[[2.0, -1.0, 3.0, 7.0]]]])
+    labels = torch.tensor([[[1.0, 0.0, 0.0, -1.0]]])  # positive, two negatives, one ignored
+    target = torch.ones(1, 1, 4)
+    expected = 0.5 * softplus(-2.0) + 0.5 * (softplus(-1.0) + softplus(3.0)) / 2
+    got = balanced_confidence_loss(logits, labels, target)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+    # a negative pair: every cell is 0 -> only the negative half, and gradients push every logit down
+    pair = torch.zeros(1, 1, 1, 3, requires_grad=True)
+    loss = balanced_confidence_loss(pair, torch.zeros(1, 1, 3), torch.ones(1, 1, 3))
+    assert loss.item() == pytest.approx(0.5 * math.log(2), rel=1e-6)
+    loss.backward()
+    assert (pair.grad > 0).all()
+
+
+@pytest.mark.parametrize("conf_target,positive_value", [("binary", 1.0), ("centerness", 0.25)])
+def test_compute_loss_confidence_defaults_to_all_cells(conf_target, positive_value):
+    batch = {
+        "cls": torch.tensor([[[1.0, 0.0, -1.0]]]),
+        "reg": torch.full((1, 4, 1, 3), 2.0),
+        "reg_weight": torch.tensor([[[1.0, 0.0, 0.0]]]),
+        "centerness": torch.tensor([[[0.25, 0.0, 0.0]]]),
+    }
+    conf = torch.tensor([[[[1.0, 2.0, -5.0]]]])
+    out = HeadOutput(cls=torch.zeros(1, 2, 1, 3), loc=torch.full((1, 4, 1, 3), 2.0), conf=conf)
+    bce_pos = positive_value * softplus(-1.0) + (1 - positive_value) * softplus(1.0)
+    expected = 0.5 * bce_pos + 0.5 * softplus(2.0)
+    assert compute_loss(out, batch, LossConfig(conf_target=conf_target))["cls2"].item() == pytest.approx(expected, rel=1e-6)
+    old = compute_loss(out, batch, LossConfig(conf_target="centerness", conf_cells="positive"))["cls2"].item()
+    assert old == pytest.approx(0.25 * softplus(-1.0) + 0.75 * softplus(1.0), rel=1e-6)  # positives only

@@ -30,7 +30,9 @@ class SamplingConfig:
     mode: Literal["triplet", "pair"] = "triplet"  # triplet: the paper's T_i/T_a/T_c; pair: classic baselines
     window: int = 50  # frames in the window that T_i, T_a, T_c and the search frame are drawn from
     pair_gap: int = 100  # pair mode: max frame distance between template and search frame (pysot)
-    negative_prob: float = 0.0  # share of pairs whose search crop comes from another sequence
+    # share of samples whose search crop is centred on another sequence's object (DaSiamRPN's negative pairs):
+    # every cell is negative for L_cls1 and L_cls2, no regression
+    negative_prob: float = 0.2
     min_target_size: float = 4.0  # frames whose box side is below this (pixels) are skipped
     max_aspect_ratio: float = 10.0  # frames with a more extreme box aspect are skipped
     min_valid_frames: int = 1  # sequences with fewer usable frames are skipped
@@ -86,8 +88,15 @@ class LossConfig:
     positive_share: float = 0.5  # CE / logistic: positives and negatives averaged separately, then mixed
     reg_scale: float = 64.0  # ltrb distances are divided by this (pixels) before the smooth-L1
     smooth_l1_beta: float = 0.11
-    conf_target: Literal["centerness", "iou"] = "centerness"
-    conf_cells: Literal["positive", "all"] = "positive"
+    # L_cls2, the confidence branch (FCOS-style BCE classification; its sigmoid gates template updates):
+    # target at positive cells: 1 (binary, FCOS's classification target), FCOS centerness, or the IoU of the
+    # detached predicted box; 0 at every negative cell and over the whole map of a negative pair.
+    conf_target: Literal["binary", "centerness", "iou"] = "binary"
+    # all: every labelled cell (positives and negatives; the ignore band is excluded) -- the branch learns that
+    # background and distractors are not the target; positive: only the regression cells (the old behaviour,
+    # a centerness regressor that never sees a negative)
+    conf_cells: Literal["all", "positive"] = "all"
+    conf_positive_share: float = 0.5  # conf_cells=all: positives and negatives averaged separately, then mixed
 
 
 @dataclass
@@ -164,6 +173,8 @@ def validate(cfg: TrainConfig, where: str = "config") -> TrainConfig:
         (cfg.labels.iou_negative <= cfg.labels.iou_positive, "labels.iou_negative", "must be <= iou_positive"),
         (cfg.runtime.workers >= 0, "runtime.workers", "must be >= 0"),
         (cfg.loss.reg_scale > 0, "loss.reg_scale", "must be > 0"),
+        (0 <= cfg.loss.positive_share <= 1, "loss.positive_share", "must be in [0, 1]"),
+        (0 <= cfg.loss.conf_positive_share <= 1, "loss.conf_positive_share", "must be in [0, 1]"),
     ]
     for i, source in enumerate(cfg.data):
         checks.append((source.weight > 0, f"data[{i}].weight", "must be > 0"))

@@ -1,9 +1,13 @@
-"""Training losses (paper Sec. 3.4): ``L_cls = lambda * L_cls1 + L_cls2`` and ``L_total = lambda1 * L_cls + L_reg``.
+"""Training losses (paper Sec. 2.3, eq. 7): ``L_cls = lambda * L_cls1 + L_cls2`` and ``L_total = lambda1 * L_cls + L_reg``.
 
 * ``L_cls1``: 2-way cross-entropy on the classification map, positives and negatives averaged separately
   (SiamRPN++'s ``select_cross_entropy_loss``) so the few positive cells are not drowned by the negatives.
-* ``L_cls2``: binary cross-entropy of the confidence branch against FCOS centerness (or the IoU of the
-  predicted box, ``loss.conf_target``).
+* ``L_cls2``: the confidence branch's binary cross-entropy (FCOS's classification loss, paper Sec. 2.3
+  "Loss function"): over every labelled cell, target 1 at positives (or their centerness / predicted-box IoU,
+  ``loss.conf_target``), 0 at negatives and over the whole map of a negative pair; the ignore band is left
+  out; positives and negatives averaged separately (``loss.conf_positive_share``). So the branch whose
+  sigmoid gates the template update learns that background and distractors are not the target.
+  ``loss.conf_cells: positive`` restores the old centerness-on-positives-only regression.
 * ``L_reg``: smooth-L1 on the left/top/right/bottom distances, over the regression cells.
 * SiamFC (one response channel, no box branch): the balanced logistic loss of SiamFC replaces ``L_cls1``.
 
@@ -73,6 +77,20 @@ def confidence_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tens
     return _masked_mean(bce, mask.float(), logits)
 
 
+def balanced_confidence_loss(logits: torch.Tensor, labels: torch.Tensor, positive_target: torch.Tensor,
+                             positive_share: float = 0.5) -> torch.Tensor:
+    """``L_cls2`` over all labelled cells: BCE against ``positive_target`` (in [0, 1]) at cells labelled 1 and
+    against 0 at cells labelled 0 (``labels (B, S, S)`` in {1, 0, -1}; -1 = ignored), the two averaged
+    separately and mixed ``positive_share : 1 - positive_share`` (as :func:`cross_entropy_loss` does)."""
+    pos = (labels == 1).float()
+    neg = (labels == 0).float()
+    values = logits.float()[:, 0]
+    pos_bce = F.binary_cross_entropy_with_logits(values, positive_target.float(), reduction="none")
+    neg_bce = F.softplus(values)  # BCE against 0
+    return positive_share * _masked_mean(pos_bce, pos, logits) + (1 - positive_share) * _masked_mean(
+        neg_bce, neg, logits)
+
+
 def compute_loss(output: HeadOutput, batch: dict[str, torch.Tensor], cfg: LossConfig) -> dict[str, torch.Tensor]:
     """All loss terms for a batch with keys ``cls``, ``reg``, ``reg_weight``, ``centerness`` (see labels.py)."""
     labels = batch["cls"]
@@ -88,10 +106,14 @@ def compute_loss(output: HeadOutput, batch: dict[str, torch.Tensor], cfg: LossCo
     if output.conf is not None:
         if cfg.conf_target == "iou" and output.loc is not None:
             target = ltrb_iou(output.loc.detach(), batch["reg"]) * (batch["centerness"] > 0)
-        else:
+        elif cfg.conf_target == "centerness" or (cfg.conf_target == "iou" and output.loc is None):
             target = batch["centerness"]
-        mask = batch["reg_weight"] if cfg.conf_cells == "positive" else (labels != -1).float()
-        cls2 = confidence_loss(output.conf, target, mask)
+        else:  # binary
+            target = torch.ones_like(batch["centerness"])
+        if cfg.conf_cells == "positive":
+            cls2 = confidence_loss(output.conf, target, batch["reg_weight"])
+        else:
+            cls2 = balanced_confidence_loss(output.conf, labels, target, cfg.conf_positive_share)
     cls = cfg.cls1_weight * cls1 + cls2
     total = cfg.cls_weight * cls + cfg.reg_weight * reg
     return {"total": total, "cls": cls, "cls1": cls1, "cls2": cls2, "reg": reg}
