@@ -51,6 +51,7 @@ def test_tracker_config_for_models():
     # nano with ST + the confidence branch: OpenCV's decoding with the paper's sum gate
     light = tracker_config_for(BUILTIN_MODELS["nano-st-da"].config)
     assert light == replace(PRESETS["nano"], gate_confidence="sum", update_threshold=1.18)
+    assert tracker_config_for(BUILTIN_MODELS["nano-v3"].config) == PRESETS["nano-v3"]  # NanoTrack v3's own
     assert tracker_config_for(ModelConfig(arch="alexnet")) == PRESETS["siamfc"]
     r50 = tracker_config_for(ModelConfig(arch="r50", confidence="cls_conf"))
     assert r50 == PRESETS["siamrpn"] and (r50.gate_confidence, r50.update_threshold) == ("sum", 1.18)
@@ -75,3 +76,13 @@ def test_boxes_file_formatting():
     assert format_box([1.23456, -0.0001, 3, 4]) == "1.235,0,3,4"
     assert list(parse_box("1,2.5, 3,4")) == [1, 2.5, 3, 4]
     assert list(parse_box("1 2 3 4")) == [1, 2, 3, 4]
+
+
+def test_nano_v3_preset_is_nanotrack_v3s_own_configuration():
+    """NanoTrack v3's configv3.yaml TRACK block and nano_tracker.py conventions (issue 8.7), not OpenCV's v2 ones."""
+    v3 = PRESETS["nano-v3"]
+    assert (v3.window_influence, v3.penalty_k, v3.lr, v3.context_amount) == (0.455, 0.138, 0.348, 0.5)
+    assert v3.window == "outer"  # np.outer(np.hanning(15), np.hanning(15))
+    assert v3.search_ratio is None  # s_x = s_z * 255 / 127, no integer division
+    assert (v3.rounding, v3.swap_rb, v3.scale_penalty_reference) == ("pysot", False, "size")
+    assert v3.grid == "opencv" and v3.min_size == 10.0  # points (j - S//2) * 16; clip to 10 px

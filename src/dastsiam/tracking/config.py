@@ -9,6 +9,12 @@ Presets (see docs/tracking.md for where each number comes from):
     search crop = 2 x exemplar crop (C integer division 255/127), cell grid ``(j - S//2) * 16`` around crop
     pixel 127, crops placed with ``int()`` truncation, crops fed as RGB (``swapRB = true``), and the scale
     penalty measured against the target *position* (as OpenCV's code does), not its size.
+``"nano-v3"``
+    NanoTrack v3's own test settings (HonglinChu/SiamTrackers ``NanoTrack/models/config/configv3.yaml`` and
+    ``nanotrack/tracker/nano_tracker.py``): window influence 0.455 on the Hann outer product, penalty_k 0.138,
+    lr 0.348, pysot rounding, search side ``s_z * 255 / 127``, scale penalty against the scaled target size,
+    crops fed as BGR (as v3 was trained and tested), cell grid ``(j - S//2) * 16``. OpenCV cannot run v3, so
+    the OpenCV quirks of ``"nano"`` have no reason to apply to it.
 ``"siamrpn"``
     pysot's SiamRPN++ ResNet-50 test settings (window 0.42, penalty_k 0.05, lr 0.38), pysot rounding; the
     paper's update gate: weighted sum of the two classification branches, threshold 1.18 (Sec. 3.1).
@@ -111,6 +117,21 @@ PRESETS: dict[str, TrackerConfig] = {
         gate_confidence="cls",  # OpenCV's score; nano models with a confidence branch: tracker_config_for
         update_threshold=SINGLE_BRANCH_THRESHOLD,
     ),
+    "nano-v3": TrackerConfig(
+        context_amount=0.5,
+        search_ratio=None,
+        rounding="pysot",
+        swap_rb=False,
+        window_influence=0.455,
+        window="outer",
+        penalty_k=0.138,
+        lr=0.348,
+        min_size=10.0,
+        grid="opencv",
+        scale_penalty_reference="size",
+        gate_confidence="cls",
+        update_threshold=SINGLE_BRANCH_THRESHOLD,
+    ),
     "siamrpn": TrackerConfig(window_influence=0.42, penalty_k=0.05, lr=0.38, gate_confidence="sum",
                              gate_weights=(1.0, 1.0), update_threshold=PAPER_THRESHOLD),
     "siamfc": TrackerConfig(gate_confidence="response_max", update_threshold=SIAMFC_THRESHOLD),
@@ -146,7 +167,9 @@ def tracker_config_for(model_config) -> TrackerConfig:
         return preset("siamfc")
     gate, threshold = _GATE_FROM_MODEL[getattr(model_config, "confidence", "cls_conf")]
     if arch == "nano":
+        # v3: NanoTrack v3's own settings (OpenCV cannot run v3, so its v2 quirks do not apply)
+        name = "nano-v3" if getattr(model_config, "nano_version", "v2") == "v3" else "nano"
         if gate == "cls":
-            return preset("nano")  # exactly OpenCV's TrackerNano
-        return preset("nano", gate_confidence=gate, update_threshold=threshold)
+            return preset(name)  # "nano": exactly OpenCV's TrackerNano
+        return preset(name, gate_confidence=gate, update_threshold=threshold)
     return preset("siamrpn", gate_confidence=gate, update_threshold=threshold)

@@ -1,0 +1,202 @@
+"""Validation score of one or more models on the shared validation sequences (never trained on).
+
+    python benchmarks/validate.py nano nano-v3 ft=runs/nano_ft/best.safetensors \\
+        gate-off=runs/nano_st_da/best.safetensors+update_threshold=-1 [--backend auto|torch|onnx]
+
+Each argument is ``[LABEL=]MODEL[+key=value ...]``: a built-in model name or a weights file, optionally with
+tracker-config overrides (``TrackerConfig`` fields, e.g. ``+swap_rb=false``, ``+update_threshold=-1`` = update
+the template every frame). Every model is run one-pass (OPE: initialised on frame 1 with the ground truth, never
+reset) over
+
+* ``OTB/``: Couple, Crossing, Football1, MotorRolling, Surfer (``dastsiam run --dataset otb``),
+* ``VOT/bag`` scored one-pass against the polygons' axis-aligned envelope (``--dataset custom``),
+* ``UAV123_10fps/wakeboard7`` (``--dataset uav123``)
+
+(``--suite extra``: the 4 half-size UAV123@10fps sequences of ``train_extra/`` instead, also never trained on),
+
+with the same code as ``dastsiam run`` (``dastsiam.evaluation.runner.run_ope`` on the tracker
+``dastsiam.cli.run.build_tracker`` builds, plus the overrides), and scored with ``dastsiam eval`` (each
+dataset's own conventions). Prints success AUC and precision (centre error <= 20 px) per sequence and their
+unweighted mean over the sequences; ``--json FILE`` writes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads (2 shared cores)
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+
+# suite -> [(dataset kind for run/eval, root relative to the data folder, sequence names)]
+SUITE_CHOICES = {
+    "val": [
+        ("otb", "OTB", ["Couple", "Crossing", "Football1", "MotorRolling", "Surfer"]),
+        ("custom", "VOT/bag", ["bag"]),
+        ("uav123", "UAV123_10fps", ["wakeboard7"]),
+    ],
+    # 4 more held-out sequences (not in train/; half-size UAV123@10fps): for tracker settings, not for training
+    "extra": [("uav123", "train_extra/UAV123_10fps_half", ["building4", "person12_1", "truck4_1", "truck4_2"])],
+}
+SUITES = SUITE_CHOICES["val"]
+
+
+@dataclasses.dataclass
+class Arm:
+    label: str
+    model: str
+    overrides: dict
+
+
+def _value(text: str):
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_arm(spec: str) -> Arm:
+    """``[LABEL=]MODEL[+key=value ...]``."""
+    label, _, rest = spec.partition("=") if "=" in spec.split("+")[0] else ("", "", spec)
+    model, *pieces = rest.split("+")
+    overrides = {}
+    for piece in pieces:
+        key, sep, value = piece.partition("=")
+        if not sep:
+            raise SystemExit(f"validate.py: {spec!r}: override {piece!r} is not key=value")
+        overrides[key] = _value(value)
+    if not label:
+        label = Path(model).stem if Path(model).suffix else model
+        if overrides:
+            label += "+" + "+".join(f"{k}={v}" for k, v in overrides.items())
+    return Arm(label, model, overrides)
+
+
+def build_tracker(model: str, backend: str, overrides: tuple):
+    """The tracker ``dastsiam run`` builds, with ``TrackerConfig`` overrides (module level: picklable)."""
+    from dastsiam.cli.run import build_tracker as run_build_tracker
+
+    tracker = run_build_tracker(model, backend, "cpu")
+    if overrides:
+        tracker.config = dataclasses.replace(tracker.config, **dict(overrides))
+    return tracker
+
+
+def run_arm(arm: Arm, results: Path, backend: str, data: Path, workers: int) -> float:
+    """Track every validation sequence with ``arm``; returns the seconds spent tracking."""
+    import functools
+
+    from dastsiam.datasets import load_dataset
+    from dastsiam.evaluation.runner import run_ope
+
+    factory = functools.partial(build_tracker, arm.model, backend, tuple(sorted(arm.overrides.items())))
+    factory()  # fail fast: unknown model, bad override
+    spent = 0.0
+    for kind, root, names in SUITES:
+        sequences = load_dataset(kind, data / root, names=names)
+        folder = results / kind
+        start = time.perf_counter()
+        run_ope(factory, sequences, folder, arm.label, workers=workers, resume=False)
+        spent += time.perf_counter() - start
+    return spent
+
+
+def score_arm(arm: Arm, results: Path, data: Path) -> dict[str, dict]:
+    """``{sequence: {"auc": ..., "precision": ...}}`` from ``dastsiam eval``."""
+    from dastsiam.cli.main import main as cli_main
+
+    scores = {}
+    for kind, root, names in SUITES:
+        out = results / kind / f"{arm.label}.json"
+        argv = ["eval", "--dataset", kind, "--root", str(data / root), "--results", str(results / kind),
+                "--trackers", arm.label, "--sequences", *names, "--json", str(out), "--per-sequence"]
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            code = cli_main(argv)
+        if code != 0:
+            raise SystemExit(f"validate.py: dastsiam {' '.join(argv)} failed ({code}):\n{buffer.getvalue()}")
+        entry = json.loads(out.read_text())[arm.label]
+        for name, s in entry["per_sequence"].items():
+            scores[name] = {"auc": s["success_auc"], "precision": s["precision"]}
+    return scores
+
+
+def format_table(table: dict[str, dict[str, dict]]) -> str:
+    labels = list(table)
+    sequences = [n for _, _, names in SUITES for n in names]
+    width = max(12, *(len(label) for label in labels))
+    lines = [f"{'sequence':<13}" + "".join(f"{label:>{width + 2}}" for label in labels),
+             f"{'':<13}" + "".join(f"{'AUC / prec':>{width + 2}}" for _ in labels)]
+    for name in sequences + ["mean"]:
+        cells = []
+        for label in labels:
+            s = table[label].get(name)
+            cells.append(f"{s['auc']:.3f} / {s['precision']:.3f}" if s else "-")
+        lines.append(f"{name:<13}" + "".join(f"{c:>{width + 2}}" for c in cells))
+    return "\n".join(lines)
+
+
+def with_mean(scores: dict[str, dict]) -> dict[str, dict]:
+    names = [n for _, _, ns in SUITES for n in ns if n in scores]
+    mean = {k: sum(scores[n][k] for n in names) / len(names) for k in ("auc", "precision")}
+    return {**scores, "mean": mean}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", metavar="[LABEL=]MODEL[+key=value]")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                        help="as dastsiam run (auto = onnxruntime for trained weights on the CPU)")
+    parser.add_argument("--data", type=Path, default=DATA, help=f"shared data folder (default {DATA})")
+    parser.add_argument("--results", type=Path, default=ROOT / "runs" / "validate",
+                        help="result files go to RESULTS/<dataset>/<LABEL>/ (overwritten)")
+    parser.add_argument("--workers", type=int, default=1, help="sequences tracked in parallel processes")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--suite", choices=sorted(SUITE_CHOICES), default="val",
+                        help="val: the 7 validation sequences (default); extra: train_extra's 4 UAV123 sequences")
+    parser.add_argument("--json", type=Path, help="write {label: {sequence|mean: {auc, precision}}} here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    global SUITES
+    SUITES = SUITE_CHOICES[args.suite]
+    torch.set_num_threads(args.threads)
+    arms = [parse_arm(spec) for spec in args.models]
+    if len({a.label for a in arms}) != len(arms):
+        raise SystemExit("validate.py: two models with the same label; name them LABEL=MODEL")
+    table = {}
+    for arm in arms:
+        for kind, _, _ in SUITES:
+            shutil.rmtree(args.results / kind / arm.label, ignore_errors=True)
+        spent = run_arm(arm, args.results, args.backend, args.data, args.workers)
+        table[arm.label] = with_mean(score_arm(arm, args.results, args.data))
+        mean = table[arm.label]["mean"]
+        print(f"{arm.label}: mean AUC {mean['auc']:.3f}, precision {mean['precision']:.3f} "
+              f"({spent:.0f} s tracking)", file=sys.stderr, flush=True)
+    print(format_table(table))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(table, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
