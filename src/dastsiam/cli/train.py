@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 from pathlib import Path
 
 import yaml
@@ -95,10 +96,14 @@ def run(args) -> int:
     trainer = Trainer(cfg, resume=args.resume)
     result = trainer.fit()
     if trainer.dist.is_main:
+        best = f"; best validation AUC {result.best_auc:.4f}: {result.best}" if result.best is not None else ""
         if result.interrupted:
             print(f"dastsiam train: stopped at step {result.global_step} (epoch {trainer.epoch + 1}); "
-                  f"checkpoint {result.checkpoint}; continue with --resume")
+                  f"checkpoint {result.checkpoint}; continue with --resume{best}", flush=True)
         else:
-            print(f"dastsiam train: finished {result.epoch} epochs, {result.global_step} steps; "
-                  f"model {result.exported}")
-    return 130 if result.interrupted else 0
+            how = "stopped early" if result.early_stopped else "finished"
+            print(f"dastsiam train: {how} after {result.epoch} epochs, {result.global_step} steps; "
+                  f"model {result.exported}{best}", flush=True)
+    if result.interrupted:
+        return 128 + (result.signal or signal.SIGINT)  # 130 after Ctrl-C, 143 after SIGTERM (shell convention)
+    return 0

@@ -3,7 +3,8 @@
 Keys: ``model`` (state dict), ``config`` (the resolved :class:`TrainConfig` as a dict; its ``model`` entry is
 what :func:`dastsiam.models.registry.load_model` reads), ``optimizer``, ``scaler``, ``epoch`` and
 ``step_in_epoch`` (where training resumes), ``global_step``, ``rng`` (torch CPU / CUDA generator states as
-uint8 tensors) and ``history`` (per-step total loss so far).
+uint8 tensors), ``history`` (per-step total loss so far) and ``validation`` (best AUC, its step, the patience
+count and the AUC history).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from dastsiam.errors import InputError
 
 LAST = "last.pt"
+BEST = "best.safetensors"  # best validation AUC (trainer validation hook)
 
 
 def rng_state() -> dict:

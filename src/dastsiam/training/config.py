@@ -136,10 +136,26 @@ class RuntimeConfig:
     out_dir: Path = Path("runs/experiment")
     log_every: int = 20  # steps between TensorBoard scalars
     checkpoint_keep: int = 2  # numbered epoch checkpoints kept beside last.pt (0 = only last.pt)
+    checkpoint_every: int = 0  # also write last.pt every N optimiser steps (0 = only per epoch / on a stop)
     progress: bool = True  # tqdm bar (rank 0 only)
     tensorboard: bool = True  # scalars under out_dir/tensorboard (rank 0 only)
     threads: int = 0  # torch intra-op threads per process (0 = cores minus `workers`, at least 1)
     max_steps: int = 0  # stop after this many optimiser steps in total (0 = run all epochs); smoke runs
+
+
+@dataclass
+class ValidationConfig:
+    """Tracking validation during training (:mod:`dastsiam.training.validation`): every ``every`` steps the model
+    tracks ``data`` (benchmark sequences, never training data) one pass; the mean success AUC goes to
+    TensorBoard (``val/auc``), the best model to ``out_dir/best.safetensors``, and training stops after
+    ``patience`` validations without improvement."""
+
+    data: list[DataSourceConfig] = field(default_factory=list)  # e.g. {kind: otb, root: ..., names: [Couple]}
+    every: int = 0  # optimiser steps between validations (0 = off)
+    patience: int = 0  # stop after this many validations in a row without a better AUC (0 = never)
+    min_delta: float = 0.0  # an AUC must beat the best by more than this to count as better
+    max_frames: int = 0  # track only the first N frames of each sequence (0 = all)
+    at_start: bool = False  # also validate before the first step (the initial weights' AUC)
 
 
 @dataclass
@@ -154,6 +170,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
 
 
 def validate(cfg: TrainConfig, where: str = "config") -> TrainConfig:
@@ -172,12 +189,19 @@ def validate(cfg: TrainConfig, where: str = "config") -> TrainConfig:
         (cfg.labels.radius > 0, "labels.radius", "must be > 0"),
         (cfg.labels.iou_negative <= cfg.labels.iou_positive, "labels.iou_negative", "must be <= iou_positive"),
         (cfg.runtime.workers >= 0, "runtime.workers", "must be >= 0"),
+        (cfg.runtime.checkpoint_every >= 0, "runtime.checkpoint_every", "must be >= 0"),
+        (cfg.validation.every >= 0, "validation.every", "must be >= 0"),
+        (cfg.validation.patience >= 0, "validation.patience", "must be >= 0"),
+        (cfg.validation.every == 0 or len(cfg.validation.data) > 0, "validation.data",
+         "needs at least one dataset when validation.every > 0"),
         (cfg.loss.reg_scale > 0, "loss.reg_scale", "must be > 0"),
         (0 <= cfg.loss.positive_share <= 1, "loss.positive_share", "must be in [0, 1]"),
         (0 <= cfg.loss.conf_positive_share <= 1, "loss.conf_positive_share", "must be in [0, 1]"),
     ]
     for i, source in enumerate(cfg.data):
         checks.append((source.weight > 0, f"data[{i}].weight", "must be > 0"))
+    for i, source in enumerate(cfg.validation.data):
+        checks.append((source.kind != "imagenet_vid", f"validation.data[{i}].kind", "must be a tracking benchmark"))
     for ok, key, message in checks:
         if not ok:
             raise ConfigError(f"{where}: {key}: {message}")

@@ -210,6 +210,10 @@ def make_loader(dataset: TrainingSet, sampler: EpochSampler, cfg: TrainConfig, p
         persistent_workers=False,
         prefetch_factor=4 if workers > 0 else None,
         worker_init_fn=_worker_init,
+        # samples are pure functions of (seed, index); a private generator keeps the loader from drawing its
+        # worker base seed from torch's global generator, whose state (dropout) a checkpoint must capture
+        # exactly for a resumed run to be bit-identical
+        generator=torch.Generator().manual_seed(cfg.runtime.seed),
     )
 
 

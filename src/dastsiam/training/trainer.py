@@ -5,9 +5,14 @@
 * DDP: ``torchrun`` sets ``WORLD_SIZE``/``RANK``/``LOCAL_RANK``; gloo on CPU, NCCL on GPU. Each rank reads its
   own share of every epoch's sample indices (:class:`EpochSampler`). The DDP wrapper is rebuilt whenever the
   set of trainable parameters changes (backbone unfreezing), since DDP registers its gradient hooks once.
-* Checkpoints (``out_dir/last.pt`` + ``epoch_XXX.pt``) every epoch and on Ctrl-C / :meth:`Trainer.request_stop`,
-  written atomically by rank 0 with the resolved config (``config.yaml``) beside them; ``resume`` continues
-  from ``last.pt`` at the saved step. The finished model is exported as ``model.safetensors``.
+* Checkpoints (``out_dir/last.pt`` + ``epoch_XXX.pt``) every epoch, every ``runtime.checkpoint_every`` steps
+  and on Ctrl-C / SIGTERM / :meth:`Trainer.request_stop`, written atomically by rank 0 with the resolved config
+  (``config.yaml``) beside them; ``resume`` continues from ``last.pt`` at the saved step, bit-identical on the
+  CPU. The finished model is exported as ``model.safetensors``.
+* Validation (``validation.*``, :mod:`dastsiam.training.validation`): every N steps rank 0 tracks the
+  configured benchmark sequences with a CPU copy of the model, logs the mean success AUC (``val/auc``), keeps
+  the best model as ``best.safetensors`` (with the resolved config) and stops early after ``patience``
+  validations without improvement.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Callable
 
 import torch
 import torch.distributed as dist
+import yaml
 from torch.nn.parallel import DistributedDataParallel
 
 from dastsiam.config import save_yaml, to_dict
@@ -29,7 +35,7 @@ from dastsiam.errors import InputError, ModelError
 from dastsiam.models.base import SiameseModel
 from dastsiam.models.registry import BUILTIN_MODELS, build_model, load_model, load_state, save_weights
 from dastsiam.runtime import configure_torch_threads
-from dastsiam.training.checkpoint import LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from dastsiam.training.checkpoint import BEST, LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from dastsiam.training.config import TrainConfig
 from dastsiam.training.data import (
     EpochSampler, TrainingSet, dataset_shares, load_sources, make_loader, steps_per_epoch,
@@ -59,11 +65,15 @@ class DistInfo:
 class FitResult:
     global_step: int
     epoch: int  # epochs fully completed
-    interrupted: bool  # stopped by Ctrl-C / request_stop (a checkpoint to --resume from was written)
+    interrupted: bool  # stopped by Ctrl-C / SIGTERM / request_stop (a checkpoint to --resume from was written)
     reached_max_steps: bool = False
+    early_stopped: bool = False  # validation.patience validations without a better AUC
+    signal: int | None = None  # the signal that interrupted the run (SIGINT / SIGTERM), if one did
     losses: list[float] = field(default_factory=list)  # total loss of every step run in this call
     checkpoint: Path | None = None
     exported: Path | None = None
+    best: Path | None = None  # best.safetensors (validation on)
+    best_auc: float | None = None
 
 
 def resolve_device(name: str, dist_info: DistInfo) -> torch.device:
@@ -121,8 +131,15 @@ class Trainer:
         self.threads = configure_torch_threads(cfg.runtime.threads or None, cfg.runtime.workers)
         self.out_dir = Path(cfg.runtime.out_dir)
         self._stop_requested = False
+        self._stop_signal: int | None = None
+        self._early_stop = False
 
         sources = load_sources(cfg) if sources is None else sources
+        self.validation_set = None
+        if cfg.validation.every > 0 and self.dist.is_main:
+            from dastsiam.training.validation import load_validation_set
+
+            self.validation_set = load_validation_set(cfg.validation.data, cfg.validation.max_frames)
         torch.manual_seed(cfg.runtime.seed)
         self.model: SiameseModel = build_model(cfg.model)
         if cfg.init.backbone is not None:
@@ -151,6 +168,11 @@ class Trainer:
         self.step_in_epoch = 0
         self.global_step = 0
         self.history: list[float] = []
+        # validation state (checkpointed, so a resumed run keeps its best and its patience count)
+        self.best_auc: float | None = None
+        self.best_step = -1
+        self.bad_validations = 0
+        self.val_history: list[tuple[int, float]] = []
         if resume:
             self._resume()
         self._ddp = None
@@ -180,6 +202,12 @@ class Trainer:
         self.history = [float(v) for v in state.get("history", [])]
         if "rng" in state:
             set_rng_state(state["rng"])
+        val = state.get("validation") or {}
+        if val:
+            self.best_auc = None if float(val["best_auc"]) < 0 else float(val["best_auc"])
+            self.best_step = int(val["best_step"])
+            self.bad_validations = int(val["bad_validations"])
+            self.val_history = [(int(step), float(auc)) for step, auc in val.get("history", [])]
 
     def state_dict(self) -> dict:
         return {
@@ -192,6 +220,9 @@ class Trainer:
             "global_step": self.global_step,
             "rng": rng_state(),
             "history": list(self.history[-1000:]),
+            "validation": {"best_auc": -1.0 if self.best_auc is None else self.best_auc, "best_step": self.best_step,
+                           "bad_validations": self.bad_validations,
+                           "history": [[step, auc] for step, auc in self.val_history]},
         }
 
     def save(self, numbered: bool = False) -> Path | None:
@@ -211,8 +242,45 @@ class Trainer:
         return last
 
     def request_stop(self) -> None:
-        """Stop after the current step, save a checkpoint and return (what Ctrl-C does)."""
+        """Stop after the current step, save a checkpoint and return (what Ctrl-C and SIGTERM do)."""
         self._stop_requested = True
+
+    # ---------------------------------------------------------------- validation
+    def run_validation(self, writer=None) -> float | None:
+        """Track the validation sequences with the current weights (rank 0), log ``val/auc``, keep
+        ``best.safetensors`` and update the patience count. Returns the mean AUC (None on other ranks)."""
+        if self.validation_set is None:
+            return None
+        from dastsiam.training.validation import validate_model
+
+        vcfg = self.cfg.validation
+        result = validate_model(self.model, self.cfg.model, self.validation_set)
+        auc = result.mean_auc
+        self.val_history.append((self.global_step, auc))
+        if writer is not None:
+            writer.add_scalar("val/auc", auc, self.global_step)
+            for name, value in result.per_sequence.items():
+                writer.add_scalar(f"val/auc/{name}", value, self.global_step)
+            writer.add_scalar("val/seconds", result.seconds, self.global_step)
+            writer.flush()
+        better = self.best_auc is None or auc > self.best_auc + vcfg.min_delta
+        if better:
+            self.best_auc, self.best_step, self.bad_validations = auc, self.global_step, 0
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            save_weights(self.model, self.cfg.model, self.out_dir / BEST, {
+                "name": self.cfg.name, "global_step": self.global_step, "epoch": self.epoch,
+                "val_auc": f"{auc:.6f}", "val_sequences": ",".join(result.per_sequence),
+                "dastsiam_train_config": yaml.safe_dump(to_dict(self.cfg), sort_keys=False),
+            })
+        else:
+            self.bad_validations += 1
+            if vcfg.patience and self.bad_validations >= vcfg.patience:
+                self._early_stop = True
+        if self.cfg.runtime.progress:
+            print(f"dastsiam train: step {self.global_step}: validation AUC {auc:.4f} "
+                  f"(best {self.best_auc:.4f} at step {self.best_step}; {len(result.per_sequence)} sequences, "
+                  f"{result.seconds:.0f} s)", flush=True)
+        return auc
 
     # ---------------------------------------------------------------- training
     def _prepare_epoch(self, epoch: int) -> torch.nn.Module:
@@ -268,12 +336,16 @@ class Trainer:
         interrupted = reached_max_steps = False
         if cfg.runtime.max_steps and self.global_step >= cfg.runtime.max_steps:
             reached_max_steps = True
-        previous_handler = None
+        previous_handlers = {}
         if threading_main():
-            previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous_handlers[signum] = signal.signal(signum, self._on_signal)
         exported = None
         last = None
+        early_stopped = False
         try:
+            if cfg.validation.at_start and self.global_step == 0 and not self.val_history:
+                self.run_validation(writer)
             while self.epoch < cfg.optim.epochs and not (interrupted or reached_max_steps):
                 net = self._prepare_epoch(self.epoch)
                 set_train_mode(self.model)
@@ -309,33 +381,48 @@ class Trainer:
                         writer.add_scalar("samples_per_s", rate, self.global_step)
                     if self.on_step is not None:
                         self.on_step(self, self.global_step, values)
+                    if cfg.validation.every and self.global_step % cfg.validation.every == 0:
+                        self.run_validation(writer)
                     if cfg.runtime.max_steps and self.global_step >= cfg.runtime.max_steps:
                         reached_max_steps = True
                         break
-                    if self._stop_in_all_ranks():
+                    stop = self._stop_in_all_ranks()
+                    if stop == 2:
                         interrupted = True
                         break
+                    if stop == 1:
+                        early_stopped = True
+                        break
+                    if cfg.runtime.checkpoint_every and self.global_step % cfg.runtime.checkpoint_every == 0:
+                        last = self.save()
                 if bar is not None:
                     bar.close()
                 self._sync_buffers()
-                if reached_max_steps and self.step_in_epoch < self.steps_per_epoch:
+                if (reached_max_steps or early_stopped) and self.step_in_epoch < self.steps_per_epoch:
                     break
                 if not interrupted:
                     self.epoch += 1
                     self.step_in_epoch = 0
                     last = self.save(numbered=True)
-            if interrupted or (reached_max_steps and self.epoch < cfg.optim.epochs):
+                if early_stopped:
+                    break
+            if interrupted or ((reached_max_steps or early_stopped) and self.epoch < cfg.optim.epochs):
                 last = self.save()
+            if early_stopped and is_main:
+                print(f"dastsiam train: early stop at step {self.global_step}: no better validation AUC in "
+                      f"{self.bad_validations} validations (best {self.best_auc:.4f} at step {self.best_step})")
             if not interrupted and is_main:
                 exported = self.out_dir / "model.safetensors"
                 save_weights(self.model, cfg.model, exported,
                              {"epochs": self.epoch, "global_step": self.global_step, "name": cfg.name})
         finally:
-            if previous_handler is not None:
-                signal.signal(signal.SIGINT, previous_handler)
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
             if writer is not None:
                 writer.close()
-        return FitResult(self.global_step, self.epoch, interrupted, reached_max_steps, losses, last, exported)
+        best = self.out_dir / BEST if self.best_auc is not None and is_main else None
+        return FitResult(self.global_step, self.epoch, interrupted, reached_max_steps, early_stopped,
+                         self._stop_signal if interrupted else None, losses, last, exported, best, self.best_auc)
 
     def _sync_buffers(self) -> None:
         """DDP broadcasts buffers (BatchNorm statistics) from rank 0 before each forward, so after the last
@@ -344,19 +431,25 @@ class Trainer:
             for buffer in self.model.buffers():
                 dist.broadcast(buffer.data, src=0)
 
-    def _on_sigint(self, signum, frame) -> None:
-        if self._stop_requested:  # second Ctrl-C: stop at once
+    def _on_signal(self, signum, frame) -> None:
+        """SIGINT (Ctrl-C) and SIGTERM (``kill``, job schedulers, container stops): finish the step, save a
+        checkpoint, return. A second signal aborts at once."""
+        if self._stop_requested:
             raise KeyboardInterrupt
-        print("\ndastsiam train: stopping after this step and saving a checkpoint (Ctrl-C again to abort)")
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\ndastsiam train: {name}: stopping after this step and saving a checkpoint "
+              f"({name} again to abort)", flush=True)
+        self._stop_signal = int(signum)
         self._stop_requested = True
 
-    def _stop_in_all_ranks(self) -> bool:
+    def _stop_in_all_ranks(self) -> int:
+        """0: go on; 1: early stop (validation patience, decided on rank 0); 2: interrupted on some rank."""
+        code = 2 if self._stop_requested else (1 if self._early_stop else 0)
         if not self.dist.enabled:
-            return self._stop_requested
-        flag = torch.tensor([1.0 if self._stop_requested else 0.0],
-                            device=self.device if self.device.type == "cuda" else "cpu")
+            return code
+        flag = torch.tensor([float(code)], device=self.device if self.device.type == "cuda" else "cpu")
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        return bool(flag.item() > 0)
+        return int(flag.item())
 
 
 def threading_main() -> bool:
