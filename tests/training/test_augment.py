@@ -1,6 +1,8 @@
 """Training crops: the warp puts the target exactly where the returned box says (incl. flips and the fast
 reduced-size decode), and augmentation stays within its configured bounds."""
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -71,3 +73,38 @@ def test_unreadable_frame_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="missing.jpg"):
         augmented_crop(tmp_path / "missing.jpg", np.array([0, 0, 10, 10.0]), 50, 127, CropAugConfig(), 0.1,
                        np.random.default_rng(0))
+
+
+def test_noisy_templates_get_image_noise_not_only_box_jitter(shared_data, tmp_path, monkeypatch):
+    """Sec. 2.3: noise is added to T_a and T_c. Their crops use augmentation.noisy_template (blur, Gaussian pixel
+    noise, colour); T_i and the search crop do not."""
+    import dataclasses
+
+    from dastsiam.config import replace_path
+    from dastsiam.training import data as data_module
+    from dastsiam.training.augment import colour_jitter
+    from dastsiam.training.config import CropAugConfig, DataSourceConfig, load_train_config
+    from dastsiam.training.trainer import Trainer
+
+    rng = np.random.default_rng(0)
+    flat = np.full((64, 64, 3), 128, np.uint8)
+    noisy = colour_jitter(flat, CropAugConfig(colour=0.0, noise=1.0, noise_std=8.0), 0.1, rng)
+    assert 1.5 < noisy.astype(float).std() < 9 and abs(noisy.astype(float).mean() - 128) < 1
+    assert np.array_equal(colour_jitter(flat, CropAugConfig(colour=0.0), 0.1, rng), flat)
+
+    cfg = load_train_config(Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml")
+    cfg = dataclasses.replace(cfg, data=[DataSourceConfig(kind="got10k", root=shared_data / "train")])
+    cfg = replace_path(cfg, "runtime.out_dir", str(tmp_path))
+    trainer = Trainer(cfg)
+    used = []
+    real = data_module.augmented_crop
+
+    def spy(path, box, side, out_size, aug, colour_strength, rng):
+        used.append((out_size, aug))
+        return real(path, box, side, out_size, aug, colour_strength, rng)
+
+    monkeypatch.setattr(data_module, "augmented_crop", spy)
+    trainer.dataset[3]
+    noisy_aug = cfg.augmentation.noisy_template
+    assert noisy_aug.blur > 0 and noisy_aug.noise > 0  # the default
+    assert [aug for _, aug in used] == [cfg.augmentation.template, noisy_aug, noisy_aug, cfg.augmentation.search]

@@ -29,13 +29,28 @@ def test_paper_recipe():
     assert (o.lr_start, o.lr_end, o.momentum, o.epochs, o.freeze_backbone_epochs, o.batch_size) == (
         0.005, 0.0005, 0.9, 50, 10, 12)
     assert cfg.labels.rule == "centre" and cfg.sampling.mode == "triplet" and cfg.sampling.window == 50
-    assert {d.kind for d in cfg.data} == {"got10k", "lasot", "imagenet_vid"}
+    assert {d.kind for d in cfg.data} == {"lasot", "imagenet_vid"}  # Sec. 3.1 (GOT-10k is only an option)
+    assert cfg.sampling.time_order  # T_i, then T_a / T_c, then the search frame
+    noise = cfg.augmentation.noisy_template  # image noise on T_a / T_c, not only box jitter
+    assert noise.blur > 0 and noise.noise > 0 and noise.colour > 0 and cfg.augmentation.template.noise == 0
+
+
+def without(cfg, *keys):
+    from dastsiam.config import to_dict
+
+    d = to_dict(cfg)
+    for key in keys + ("name",):
+        d.pop(key)
+    d["runtime"].pop("out_dir")
+    return d
 
 
 def test_ablations_change_one_thing():
-    full = load("dastsiam_r50")
-    assert load("ablation_iou_labels").labels.rule == "iou"
-    assert load("ablation_iou_labels").model == full.model
+    # Table 3: the bare modified SiamRPN (no ST, no DA) with IoU vs centre-distance labels, nothing else different
+    iou, base = load("ablation_iou_labels"), load("ablation_baseline")
+    assert iou.labels.rule == "iou" and base.labels.rule == "centre"
+    assert not iou.model.st.enabled and not iou.model.da.enabled and iou.model == base.model
+    assert without(iou, "labels") == without(base, "labels")
     st = load("ablation_st").model
     assert st.st.enabled and not st.da.enabled
     da = load("ablation_da").model
@@ -60,3 +75,12 @@ def test_config_model_builds(name):
 
     model = build_model(load(name).model)
     assert hasattr(model, "backbone") and model.geometry.score_size > 0
+
+
+@pytest.mark.parametrize("name", ["dastsiam_r50", "ablation_baseline", "ablation_iou_labels", "ablation_st",
+                                  "ablation_da", "siamfc", "siamfc_st"])
+def test_one_frame_window_and_the_papers_data_for_every_ablation(name):
+    cfg = load(name)
+    assert cfg.sampling.window == 50 and cfg.sampling.pair_gap is None  # pairs are drawn within the window too
+    assert cfg.sampling.time_order
+    assert {d.kind for d in cfg.data} == {"lasot", "imagenet_vid"}

@@ -86,7 +86,8 @@ def jitter_box(box: np.ndarray, shift: float, scale: float, rng: np.random.Gener
 
 
 def colour_jitter(crop: np.ndarray, aug: CropAugConfig, strength: float, rng: np.random.Generator) -> np.ndarray:
-    """Grey, per-channel gain + brightness and Gaussian blur, vectorised over the crop."""
+    """Grey, per-channel gain + brightness, Gaussian blur and additive Gaussian pixel noise (each with its
+    probability in ``aug``), vectorised over the crop."""
     if aug.gray > 0 and rng.random() < aug.gray:
         crop = cv2.cvtColor(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     if aug.colour > 0 and rng.random() < aug.colour and strength > 0:
@@ -96,6 +97,10 @@ def colour_jitter(crop: np.ndarray, aug: CropAugConfig, strength: float, rng: np
     if aug.blur > 0 and rng.random() < aug.blur:
         kernel = int(rng.choice([3, 5, 7]))
         crop = cv2.GaussianBlur(crop, (kernel, kernel), float(rng.uniform(0.3, 1.5)))
+    if aug.noise > 0 and rng.random() < aug.noise and aug.noise_std > 0:
+        std = aug.noise_std * rng.uniform(0.25, 1.0)
+        noise = rng.standard_normal(crop.shape, dtype=np.float32) * np.float32(std)
+        crop = np.clip(crop.astype(np.float32) + noise, 0, 255).astype(np.uint8)
     return crop
 
 

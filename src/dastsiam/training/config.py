@@ -28,8 +28,12 @@ class DataSourceConfig:
 @dataclass
 class SamplingConfig:
     mode: Literal["triplet", "pair"] = "triplet"  # triplet: the paper's T_i/T_a/T_c; pair: classic baselines
-    window: int = 50  # frames in the window that T_i, T_a, T_c and the search frame are drawn from
-    pair_gap: int = 100  # pair mode: max frame distance between template and search frame (pysot)
+    window: int = 50  # frames in the window that T_i, T_a, T_c and the search frame are drawn from (paper: 50)
+    # pair mode: max frame distance between template and search frame; None = window - 1 (the same window as
+    # the triplet, so pair and triplet ablations see the same temporal range); pysot uses 100
+    pair_gap: Optional[int] = None
+    # as at tracking time: T_i <= T_a < T_c < search frame (pair mode: template <= search); False = any order
+    time_order: bool = True
     # share of samples whose search crop is centred on another sequence's object (DaSiamRPN's negative pairs):
     # every cell is negative for L_cls1 and L_cls2, no regression
     negative_prob: float = 0.2
@@ -41,7 +45,8 @@ class SamplingConfig:
     # augmentation (SiamRPN / DaSiamRPN). False skips such sequences. Its share of the samples is its dataset's
     # `weight` / `num_samples` (data[*]).
     image_pairs: bool = True
-    # T_a / T_c mimic the tracker's own (imperfect) crops: their box is jittered before cropping
+    # T_a / T_c mimic the tracker's own (imperfect) crops of later frames: their box is jittered before cropping,
+    # and the image noise of augmentation.noisy_template (blur, Gaussian noise, colour) is applied to them
     template_noise_shift: float = 0.1  # centre shift, uniform in +-this * box side
     template_noise_scale: float = 0.1  # size change, exp(uniform(+-this))
     reseed_each_epoch: bool = True  # False repeats the same samples every epoch (overfitting smoke tests)
@@ -55,6 +60,8 @@ class CropAugConfig:
     flip: float = 0.0  # probability of a horizontal flip
     colour: float = 1.0  # probability of colour jitter (per-channel gain and brightness)
     gray: float = 0.0  # probability of turning the crop grey
+    noise: float = 0.0  # probability of additive Gaussian pixel noise
+    noise_std: float = 8.0  # its standard deviation, grey levels (0..255), drawn uniformly in [0.25, 1] x this
 
 
 @dataclass
@@ -63,6 +70,10 @@ class AugmentationConfig:
     colour_strength: float = 0.1  # std of the per-channel gain / brightness jitter
     template: CropAugConfig = field(default_factory=lambda: CropAugConfig(shift=4.0, scale=0.05))
     search: CropAugConfig = field(default_factory=lambda: CropAugConfig(shift=64.0, scale=0.18, blur=0.2))
+    # T_a and T_c (paper Sec. 2.3: "noise information is randomly added to T_a and T_c"): the template crop's
+    # shift / scale plus image noise -- blur, Gaussian pixel noise, colour -- on top of sampling.template_noise_*
+    noisy_template: CropAugConfig = field(
+        default_factory=lambda: CropAugConfig(shift=4.0, scale=0.05, blur=0.3, noise=0.3, colour=1.0))
 
 
 @dataclass
@@ -185,6 +196,7 @@ def validate(cfg: TrainConfig, where: str = "config") -> TrainConfig:
          "must be in [0, epochs]"),
         (cfg.sampling.window >= 2, "sampling.window", "must be >= 2 (T_a and T_c are consecutive frames)"),
         (0 <= cfg.sampling.negative_prob <= 1, "sampling.negative_prob", "must be in [0, 1]"),
+        (cfg.sampling.pair_gap is None or cfg.sampling.pair_gap >= 0, "sampling.pair_gap", "must be >= 0"),
         (cfg.sampling.min_valid_frames >= 1, "sampling.min_valid_frames", "must be >= 1"),
         (cfg.labels.radius > 0, "labels.radius", "must be > 0"),
         (cfg.labels.iou_negative <= cfg.labels.iou_positive, "labels.iou_negative", "must be <= iou_positive"),

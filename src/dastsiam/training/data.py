@@ -129,9 +129,10 @@ class TrainingSet(Dataset):
         if image:  # a still image: template(s) and search from the same frame
             choice = sample_image(track.usable, cfg.sampling.mode == "triplet", rng)
         elif cfg.sampling.mode == "triplet":
-            choice = sample_triplet(track.usable, cfg.sampling.window, rng)
+            choice = sample_triplet(track.usable, cfg.sampling.window, rng, cfg.sampling.time_order)
         else:
-            choice = sample_pair(track.usable, cfg.sampling.pair_gap, rng)
+            gap = cfg.sampling.pair_gap if cfg.sampling.pair_gap is not None else cfg.sampling.window - 1
+            choice = sample_pair(track.usable, gap, rng, cfg.sampling.time_order)
         search_track, search_frame, negative = track, choice.search, False
         if cfg.sampling.negative_prob > 0 and rng.random() < cfg.sampling.negative_prob:
             other = self._pick_track(rng)
@@ -151,8 +152,8 @@ class TrainingSet(Dataset):
             if noisy:
                 box = jitter_box(box, cfg.sampling.template_noise_shift, cfg.sampling.template_noise_scale, rng)
             side = context_side(box, aug.context_amount)
-            crop, _ = augmented_crop(track.frames[frame], box, side, geo.exemplar_size, aug.template,
-                                     aug.colour_strength, rng)
+            crop, _ = augmented_crop(track.frames[frame], box, side, geo.exemplar_size,
+                                     aug.noisy_template if noisy else aug.template, aug.colour_strength, rng)
             return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
 
         sample["z_i"] = template(choice.initial, noisy=False)
