@@ -3,7 +3,6 @@ legend sorted best first with the score in brackets (AUC for success, the value 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,37 +11,62 @@ from dastsiam.evaluation.conventions import NORM_PRECISION_THRESHOLDS, PRECISION
 
 _STYLES = ["-", "--", "-.", ":"]
 
+#: One column of a two-column paper (IEEE/CVPR: 3.3-3.5 in): plots are drawn at that size, so their fonts
+#: (7 pt, legend 6.5 pt) are the printed size when the figure is placed at column width, not shrunk to 4 pt.
+COLUMN_WIDTH_IN = 3.45
+FONT_PT = 7.0
+LEGEND_PT = 6.5
+MAX_INSIDE_LEGEND = 6  # more trackers than this: the legend goes below the axes, in two columns
+MAX_LABEL = 16
 
-def _figure():
+
+def _label(name: str, score: float) -> str:
+    short = name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "\u2026"
+    return f"{short} [{score:.3f}]"
+
+
+def figure(entries, x, xlabel, ylabel, title, xlim, legend_loc="lower left"):
+    """The plot as a matplotlib figure (not saved): ``entries`` = ``(label, score, curve)`` best first in the
+    legend, at one-column width; up to :data:`MAX_INSIDE_LEGEND` entries the legend sits inside the axes,
+    more go below them in two columns so they never hide the curves."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
-    return plt, fig, ax
+    entries = sorted(entries, key=lambda e: -np.nan_to_num(e[1], nan=-1))
+    below = len(entries) > MAX_INSIDE_LEGEND
+    rows = (len(entries) + 1) // 2 if below else 0
+    height = 2.7 + rows * 0.14
+    with plt.rc_context({"font.size": FONT_PT, "axes.titlesize": FONT_PT + 0.5, "axes.labelsize": FONT_PT,
+                         "xtick.labelsize": FONT_PT - 0.5, "ytick.labelsize": FONT_PT - 0.5}):
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, height), dpi=300)
+        colors = plt.get_cmap("tab10").colors
+        for i, (label, score, curve) in enumerate(entries):
+            ax.plot(x, curve, color=colors[i % len(colors)], linestyle=_STYLES[(i // len(colors)) % len(_STYLES)],
+                    linewidth=1.4 if i else 1.8, label=_label(label, score))
+        ax.set_xlim(*xlim)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(True, linestyle=":", linewidth=0.6)
+        if below:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=LEGEND_PT, frameon=False,
+                      handlelength=2.0, columnspacing=1.0)
+        else:
+            ax.legend(loc=legend_loc, fontsize=LEGEND_PT, framealpha=0.85, handlelength=2.0)
+        fig.tight_layout(pad=0.3)
+    return fig
 
 
 def _plot(entries, x, xlabel, ylabel, title, path: Path, xlim):
     """``entries``: list of (label, score, curve)."""
-    plt, fig, ax = _figure()
-    colors = plt.get_cmap("tab10").colors
-    entries = sorted(entries, key=lambda e: -np.nan_to_num(e[1], nan=-1))
-    for i, (label, score, curve) in enumerate(entries):
-        ax.plot(
-            x, curve, color=colors[i % len(colors)], linestyle=_STYLES[(i // len(colors)) % len(_STYLES)],
-            linewidth=2, label=f"{label} [{score:.3f}]",
-        )
-    ax.set_xlim(*xlim)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(True, linestyle=":", linewidth=0.8)
-    ax.legend(loc="lower left" if "Success" in ylabel else "lower right", fontsize=8, framealpha=0.9)
-    fig.tight_layout()
+    import matplotlib.pyplot as plt
+
+    fig = figure(entries, x, xlabel, ylabel, title, xlim, "lower left" if "Success" in ylabel else "lower right")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight", pad_inches=0.02)
     plt.close(fig)
     return path
 
@@ -71,35 +95,23 @@ def plot_report(report, out_dir, formats=("png",), title_prefix: str | None = No
 
 
 def _attribute_plots(report, out_dir: Path, formats, name: str) -> list[Path]:
+    from dastsiam.datasets.lasot import LASOT_ATTRIBUTE_NAMES
     from dastsiam.datasets.otb import OTB_ATTRIBUTE_NAMES
-    from dastsiam.evaluation.metrics import aggregate
 
+    names = LASOT_ATTRIBUTE_NAMES if report.dataset == "lasot" else OTB_ATTRIBUTE_NAMES
     written = []
-    attrs = []
+    attrs: list[str] = []
     for tr in report.trackers.values():
         attrs += [a for a in tr.attributes if a not in attrs]
     for attr in attrs:
-        entries = []
-        count = 0
-        for tr in report.trackers.values():
-            if attr not in tr.attributes:
-                continue
-            chosen = [s for s in tr.sequences.values() if _has_attribute(report, s.name, attr)]
-            if not chosen:
-                continue
-            # per-attribute curves average the member sequences' curves (OTB's per-attribute plots)
-            summary = aggregate(chosen, [], replace(report.conventions, average="sequence"))
-            count = len(chosen)
-            entries.append((tr.name, summary["success_auc"], summary["curves"]["success"]))
+        # per-attribute curves average the member sequences' curves (OTB's and LaSOT's per-attribute plots)
+        entries = [(tr.name, tr.attributes[attr]["success_auc"], tr.attributes[attr]["success_curve"])
+                   for tr in report.trackers.values() if attr in tr.attributes]
         if not entries:
             continue
-        title = f"Success plots of OPE - {OTB_ATTRIBUTE_NAMES.get(attr, attr)} ({count})"
+        count = next(tr.attributes[attr]["sequences"] for tr in report.trackers.values() if attr in tr.attributes)
+        title = f"Success plots of OPE - {names.get(attr, attr)} ({count})"
         for fmt in formats:
             written.append(_plot(entries, report.conventions.iou_thresholds, "Overlap threshold", "Success rate",
                                  title, out_dir / f"success_{attr}.{fmt}", (0, 1)))
     return written
-
-
-def _has_attribute(report, sequence: str, attr: str) -> bool:
-    flags = getattr(report, "sequence_attributes", {}).get(sequence, {})
-    return bool(flags.get(attr, False))
