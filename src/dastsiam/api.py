@@ -76,8 +76,8 @@ class SingleObjectTracker:
 
     def track(self, frame: "np.ndarray") -> "tuple[np.ndarray, float]":
         """The target's box in ``frame`` (``np.ndarray`` ``x, y, w, h``) and the tracker's confidence in it
-        (0..1; the gate confidence of the paper's Eq. (7) for models with a confidence branch, else the
-        classification score at the chosen cell)."""
+        (0..1; the update-gate confidence (paper Sec. 2.3 "Inference", Sec. 3.1) for models with a confidence
+        branch, else the classification score at the chosen cell)."""
         if not self._started:
             raise RuntimeError("SingleObjectTracker.track() called before init(frame, box)")
         return self.tracker.track(frame)

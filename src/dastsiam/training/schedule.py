@@ -1,5 +1,5 @@
-"""Learning-rate and freezing schedules (paper Sec. 4.1: SGD, lr decayed log-linearly 0.005 -> 0.0005 over
-50 epochs, backbone frozen for the first 10)."""
+"""Learning-rate and freezing schedules (paper Sec. 3.1 "Training detail": SGD, lr decayed log-linearly
+0.005 -> 0.0005 over 50 epochs, backbone frozen for the first 10)."""
 
 from __future__ import annotations
 
