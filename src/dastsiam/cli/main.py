@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "run": "run",
     "eval": "evaluate",
     "train": "train",
+    "app": "app",
 }
 
 
