@@ -134,3 +134,75 @@ def test_tracking_dependencies_leave_out_tensorboard_matplotlib_onnx_and_opencv(
     assert any(d.startswith("onnx") for d in extras["export"])
     assert (REPO / "LICENSE").read_text().split()[:3] == ["Apache", "License", "Version"]
     assert project["license"] == "Apache-2.0" and (REPO / "CHANGELOG.md").is_file()
+
+
+# ---------------------------------------------------------------- 11.3 --select and --show
+def _env(**changes):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(changes)
+    return env
+
+
+@pytest.mark.parametrize("flag", ["--select", "--show"])
+def test_window_flags_without_a_display_are_one_clear_line(tmp_path, flag):
+    args = ["track", str(VIDEO), "--out", str(tmp_path / "o")] + ([flag] if flag == "--select" else ["--box", BOX, flag])
+    proc = subprocess.run([sys.executable, "-m", "dastsiam.cli.main", *args], capture_output=True, text=True,
+                          env=_env(), timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"dastsiam: error: {flag}: cannot open a window: no display here (DISPLAY / WAYLAND_DISPLAY not set); "
+        "give --box x,y,w,h, or pick the box in a browser with `dastsiam app`"]
+    assert not (tmp_path / "o").exists()
+
+
+def test_select_with_headless_opencv_says_which_wheel(tmp_path):
+    import cv2
+
+    if re.search(r"^\s*GUI:\s*NONE", cv2.getBuildInformation(), flags=re.M) is None:
+        pytest.skip("this OpenCV has window support")
+    proc = subprocess.run([sys.executable, "-m", "dastsiam.cli.main", "track", str(VIDEO), "--select", "--out",
+                           str(tmp_path / "o")], capture_output=True, text=True, env=_env(DISPLAY=":99"), timeout=120)
+    assert proc.returncode == 2 and "no window support" in proc.stderr and "dastsiam[gui]" in proc.stderr
+
+
+def test_box_and_select_exclude_each_other(tmp_path):
+    proc = dastsiam_cli("track", VIDEO, "--box", BOX, "--select", "--out", tmp_path / "o")
+    assert proc.returncode == 2 and "not allowed with argument" in proc.stderr
+
+
+def test_select_uses_the_dragged_box_and_show_previews_every_frame(tmp_path, monkeypatch, capsys):
+    """The window calls themselves (OpenCV's selectROI / imshow / waitKey) are stand-ins: no display in CI."""
+    import cv2
+
+    from dastsiam.cli import track
+    from dastsiam.cli.main import main
+
+    shown = []
+    monkeypatch.setattr(track, "gui_problem", lambda: None)
+    monkeypatch.setattr(cv2, "selectROI", lambda title, frame, **kw: (313, 147, 105, 95))
+    monkeypatch.setattr(cv2, "imshow", lambda title, image: shown.append(image.shape))
+    monkeypatch.setattr(cv2, "waitKey", lambda delay: ord("q") if len(shown) == 4 else -1)
+    monkeypatch.setattr(cv2, "destroyWindow", lambda title: None)
+    code = main(["track", str(VIDEO), "--select", "--show", "--out", str(tmp_path / "o"), "--threads", "1",
+                 "--no-progress", "--max-frames", "10"])
+    assert code == 0
+    lines = (tmp_path / "o" / "boxes.txt").read_text().splitlines()
+    assert lines[0] == "313,147,105,95"
+    assert len(lines) == 4 and shown == [(360, 480, 3)] * 4  # q in the 4th frame's window stops there
+    assert "stopped from the preview window at frame 3" in capsys.readouterr().err
+
+
+def test_select_cancelled_is_an_error(tmp_path, monkeypatch, capsys):
+    import cv2
+
+    from dastsiam.cli import track
+    from dastsiam.cli.main import main
+
+    monkeypatch.setattr(track, "gui_problem", lambda: None)
+    monkeypatch.setattr(cv2, "selectROI", lambda title, frame, **kw: (0, 0, 0, 0))
+    monkeypatch.setattr(cv2, "destroyWindow", lambda title: None)
+    assert main(["track", str(VIDEO), "--select", "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert "no box was drawn" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
