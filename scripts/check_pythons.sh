@@ -9,11 +9,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
+find_python() {  # an interpreter for version $1: on PATH, else a pyenv install (its shims refuse other versions)
+  local v=$1 candidate
+  for candidate in "python$v" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v"*/bin/"python$v"; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c "" >/dev/null 2>&1; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
 PYTHONS=("$@")
 if [ ${#PYTHONS[@]} -eq 0 ]; then
-  PYTHONS=(python3.10)
+  PYTHONS=("$(find_python 3.10 || echo python3.10)")
   for v in 3.14 3.13 3.12; do  # the newest that exists here
-    if command -v "python$v" >/dev/null 2>&1 && "python$v" -c "" >/dev/null 2>&1; then PYTHONS+=("python$v"); break; fi
+    if found=$(find_python "$v"); then PYTHONS+=("$found"); break; fi
   done
 fi
 WORK=$(mktemp -d)
@@ -28,9 +35,11 @@ for py in "${PYTHONS[@]}"; do
   version=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   env="$WORK/py$version"
   "$py" -m venv "$env"
-  "$env/bin/python" -m pip install -q --no-deps "$WHEEL"
-  "$env/bin/python" -m pip install -q "numpy>=1.24" "pyyaml>=6" "tqdm>=4.60" "safetensors>=0.4" "onnxruntime>=1.16" \
-    "opencv-python-headless>=4.7"
+  # pip's chatter (and its note that torch, deliberately left out, is missing) goes to a log shown on failure
+  { "$env/bin/python" -m pip install -q --no-deps "$WHEEL" \
+    && "$env/bin/python" -m pip install -q "numpy>=1.24" "pyyaml>=6" "tqdm>=4.60" "safetensors>=0.4" \
+       "onnxruntime>=1.16" "opencv-python-headless>=4.7"; } >"$WORK/pip$version.log" 2>&1 \
+    || { cat "$WORK/pip$version.log" >&2; echo "check_pythons: installing on Python $version failed" >&2; exit 1; }
   cd "$WORK"  # not the checkout: the installed package must be the one imported
   "$env/bin/python" -c "import sys, dastsiam; assert 'torch' not in sys.modules and 'cv2' not in sys.modules; print('import ok', dastsiam.__version__)"
   "$env/bin/dastsiam" track "$REPO/assets/bag.mp4" --box "$REPO/assets/bag_init_box.txt" --out "$WORK/out$version" \
