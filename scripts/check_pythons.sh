@@ -8,6 +8,7 @@
 # Usage: bash scripts/check_pythons.sh [python3.10 python3.13 ...]     (a Python not found here is skipped)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+unset PYTHONPATH  # the installed wheel must be what is imported, not a checkout
 REPO=$PWD
 find_python() {  # an interpreter for version $1: on PATH, else a pyenv install (its shims refuse other versions)
   local v=$1 candidate
