@@ -157,3 +157,17 @@ def test_lasot_per_attribute_success_from_toolkit_attribute_files(shared_data, t
     iv = _eval(anno, tmp_path / "res", tmp_path / "b.json", "--sequences", "bird-1,bird-2", dataset="lasot")["KCF"]
     assert attributes["IV"]["success_auc"] == iv["success_auc"]
     assert len(attributes["IV"]["success_curve"]) == 21
+
+
+def test_a_write_failure_after_scoring_is_one_line(shared_data, tmp_path, capsys, monkeypatch):
+    from dastsiam.evaluation import report as report_module
+
+    def full_disk(self, path, per_sequence=False):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report_module.Report, "write_json", full_disk)
+    otb = shared_data / "OTB100"
+    code = main(["eval", "--dataset", "otb", "--anno", str(otb / "anno"), "--results", str(otb / "results"),
+                 "--trackers", "KCF", "--json", str(tmp_path / "s.json"), "--max-warnings", "0"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1] == f"dastsiam: error: --json {tmp_path / 's.json'}: cannot write (No space left on device)"

@@ -12,6 +12,7 @@ warnings (file and line) and the rest is still scored.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -138,6 +139,17 @@ def check_outputs(json_path: Path | None = None, plots_dir: Path | None = None) 
         _check_folder(plots_dir, f"--plots {plots_dir}")
 
 
+@contextlib.contextmanager
+def _writing(path: Path, option: str):
+    """An OSError while writing an output (a full disk, a folder removed meanwhile) as one-line OutputError."""
+    from dastsiam.errors import OutputError
+
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"{option} {path}: cannot write ({exc.strerror or exc})") from None
+
+
 def _check_folder(folder: Path, what: str) -> None:
     from dastsiam.errors import InputError
 
@@ -185,12 +197,14 @@ def run(args) -> int:
                            missing=args.missing)
     print(format_table(report, attributes=args.attributes))
     if args.json:
-        report.write_json(args.json, per_sequence=args.per_sequence)
+        with _writing(args.json, "--json"):
+            report.write_json(args.json, per_sequence=args.per_sequence)
         print(f"scores written to {args.json}")
     if args.plots:
         from dastsiam.evaluation.plots import plot_report
 
-        written = plot_report(report, args.plots, tuple(args.plot_format), attributes=args.attributes)
+        with _writing(args.plots, "--plots"):
+            written = plot_report(report, args.plots, tuple(args.plot_format), attributes=args.attributes)
         print(f"{len(written)} plot(s) written to {args.plots}")
     _print_warnings(warnings, args.max_warnings)
     return 0
@@ -309,7 +323,8 @@ def _run_vot(args) -> int:
                 for k, v in d.items():
                     d[k] = _round(v) if isinstance(v, float) else v
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(clean, indent=2) + "\n")
+        with _writing(args.json, "--json"):
+            args.json.write_text(json.dumps(clean, indent=2) + "\n")
         print(f"scores written to {args.json}")
     _print_warnings(warnings, args.max_warnings)
     return 0
