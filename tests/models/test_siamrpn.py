@@ -52,6 +52,9 @@ def test_geometry_is_the_papers_127_287_25():
     assert (g.exemplar_size, g.instance_size, g.stride, g.score_size) == (127, 287, 8, 25)
     xs, _ = g.cell_centers()
     assert xs[0, 12] == pytest.approx(287 / 2)  # centre cell at the crop centre
+    # the paper's default head keeps SiamRPN's anchors: ratios 0.33, 0.5, 1, 2, 3 at scale 8
+    assert g.anchor_ratios == (0.33, 0.5, 1.0, 2.0, 3.0) and g.anchor_scales == (8.0,) and g.num_anchors == 5
+    assert SiamRPNResNet50(ModelConfig(head="ltrb")).geometry.num_anchors == 0
 
 
 def test_module_layout_the_trainer_relies_on(models):
@@ -75,12 +78,21 @@ def test_zero_init_st_da_model_equals_plain_model(models, crops, features):
         expected = plain.head(features["z_i"], features["x"])
         got = full(crops["z_i"], crops["x"], crops["z_a"], crops["z_c"])  # the ST + DA path of forward()
     assert isinstance(got, HeadOutput)
-    assert got.cls.shape == (1, 2, 25, 25)
-    assert got.loc.shape == (1, 4, 25, 25)
-    assert got.conf.shape == (1, 1, 25, 25)
-    assert (got.loc > 0).all()
+    # anchor head: 2 logits, 4 normalised offsets and 1 confidence logit per anchor (K = 5)
+    assert got.cls.shape == (1, 10, 25, 25)
+    assert got.loc.shape == (1, 20, 25, 25)
+    assert got.conf.shape == (1, 5, 25, 25)
     for a, b in zip(got, expected):
         assert torch.equal(a, b)
+
+
+def test_ltrb_head_switch(features):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="r50", head="ltrb")).eval()
+    with torch.no_grad():
+        out = model.head(features["z_i"], features["x"])
+    assert (out.cls.shape, out.loc.shape, out.conf.shape) == ((1, 2, 25, 25), (1, 4, 25, 25), (1, 1, 25, 25))
+    assert (out.loc >= 0).all() and torch.isfinite(out.loc).all()  # exp(.) distances in crop pixels
 
 
 def test_track_applies_da_before_the_head(models, crops, features):
@@ -113,8 +125,9 @@ def test_gradients_reach_zero_initialised_st_and_da_with_frozen_backbone(models,
         # on a 17x17 window of the search map (7x7 output) to keep the attention backward cheap
         f_z = full.fuse(features["z_a"], features["z_c"], features["z_i"])
         out = full.head(f_z, full.da(f_z, features["x"][:, :, 9:26, 9:26]))
-        assert out.cls.shape == (1, 2, 7, 7)
-        loss = torch.nn.functional.cross_entropy(out.cls, torch.zeros(1, 7, 7, dtype=torch.long)) \
+        assert out.cls.shape == (1, 10, 7, 7)
+        logits = out.cls.reshape(1, 2, 5 * 7, 7)  # (background, target) x 5 anchors
+        loss = torch.nn.functional.cross_entropy(logits, torch.zeros(1, 35, 7, dtype=torch.long)) \
             + out.loc.mean() + out.conf.sigmoid().mean()
         full.zero_grad()
         loss.backward()

@@ -73,17 +73,17 @@ def test_gate_values_by_hand():
     conf = np.array([[[math.log(9.0), math.log(1.5)]]])  # p_conf = 0.9, 0.6
     sum_map = pp.score_map(cls, conf, "sum")
     # eq.: gate = w_cls * softmax + w_conf * sigmoid at the chosen cell, weights 1 and 1 -> [0, 2]
-    assert pp.gate_value(sum_map, 0, 0, "sum") == pytest.approx(0.75 + 0.9)  # 1.65 > 1.18: update
-    assert pp.gate_value(sum_map, 0, 1, "sum") == pytest.approx(0.5 + 0.6)  # 1.10 < 1.18: no update
+    assert pp.gate_value(sum_map, (0, 0), "sum") == pytest.approx(0.75 + 0.9)  # 1.65 > 1.18: update
+    assert pp.gate_value(sum_map, (0, 1), "sum") == pytest.approx(0.5 + 0.6)  # 1.10 < 1.18: no update
     weighted = pp.score_map(cls, conf, "sum", weights=(2.0, 0.5))
-    assert pp.gate_value(weighted, 0, 1, "sum", (2.0, 0.5)) == pytest.approx(2.0 * 0.5 + 0.5 * 0.6)
+    assert pp.gate_value(weighted, (0, 1), "sum", (2.0, 0.5)) == pytest.approx(2.0 * 0.5 + 0.5 * 0.6)
     # the weighted average, single branches and the map maximum
-    assert pp.gate_value(pp.score_map(cls, conf, "weighted", 0.5), 0, 0, "weighted") == pytest.approx(0.825)
-    assert pp.gate_value(pp.score_map(cls, conf, "cls"), 0, 1, "cls") == pytest.approx(0.5)
-    assert pp.gate_value(pp.score_map(cls, conf, "conf"), 0, 1, "conf") == pytest.approx(0.6)
-    assert pp.gate_value(pp.score_map(cls, conf, "response_max"), 0, 1, "response_max") == pytest.approx(0.75)
+    assert pp.gate_value(pp.score_map(cls, conf, "weighted", 0.5), (0, 0), "weighted") == pytest.approx(0.825)
+    assert pp.gate_value(pp.score_map(cls, conf, "cls"), (0, 1), "cls") == pytest.approx(0.5)
+    assert pp.gate_value(pp.score_map(cls, conf, "conf"), (0, 1), "conf") == pytest.approx(0.6)
+    assert pp.gate_value(pp.score_map(cls, conf, "response_max"), (0, 1), "response_max") == pytest.approx(0.75)
     # a model without the confidence branch: the sum counts it as agreeing, 2 * p_cls
-    assert pp.gate_value(pp.score_map(cls, None, "sum"), 0, 0, "sum") == pytest.approx(1.5)
+    assert pp.gate_value(pp.score_map(cls, None, "sum"), (0, 0), "sum") == pytest.approx(1.5)
     with pytest.raises(ValueError, match="unknown confidence mode"):
         pp.score_map(cls, conf, "max")
 

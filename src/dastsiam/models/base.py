@@ -34,6 +34,10 @@ class HeadOutput(NamedTuple):
     loc:  ``(B, 4, S, S)`` distances ``left, top, right, bottom`` from each cell's crop point
           (:meth:`OutputGeometry.cell_centers`) to the box edges, in crop pixels; ``None`` for SiamFC.
     conf: ``(B, 1, S, S)`` FCOS-style confidence logits (BCE branch, ``L_cls2``); ``None`` if absent.
+
+    An anchor head (``geometry.num_anchors = K > 0``, :class:`dastsiam.models.heads.AnchorHead`) gives one
+    prediction per anchor instead: ``cls (B, 2K, S, S)`` (channel ``c * K + k``), ``loc (B, 4K, S, S)``
+    SiamRPN's normalised offsets ``dx, dy, dw, dh`` (channel ``i * K + k``), ``conf (B, K, S, S)``.
     """
 
     cls: torch.Tensor

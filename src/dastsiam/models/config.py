@@ -44,6 +44,9 @@ class DAConfig(TransformerConfig):
 class ModelConfig:
     arch: Literal["r50", "alexnet", "nano"] = "r50"
     nano_version: Literal["v2", "v3"] = "v2"  # only for arch == "nano"
+    # only for arch == "r50": "anchor" = SiamRPN's anchors (5 ratios x 1 scale per cell, normalised offsets;
+    # the paper's); "ltrb" = one anchor-free prediction per cell (left/top/right/bottom distances)
+    head: Literal["anchor", "ltrb"] = "anchor"
     st: STConfig = field(default_factory=STConfig)
     da: DAConfig = field(default_factory=DAConfig)
     # classification branches the tracker's gate reads (docs/tracking.md, "gate"): cls = the 2-way softmax

@@ -1,4 +1,5 @@
-"""Correlation heads: SiamRPN++'s depth-wise correlation block and the anchor-free cls / loc / conf head."""
+"""Correlation heads: SiamRPN++'s depth-wise correlation block, SiamRPN's anchor head (the paper's) and the
+anchor-free cls / loc / conf head (a switch, ``ModelConfig.head: ltrb``)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,35 @@ class BoxHead(nn.Module):
         log_distance = (self.loc(loc_features) * self.loc_scale).clamp(max=_MAX_LOG_DISTANCE)
         return HeadOutput(cls=self.cls(cls_features), loc=self.stride * torch.exp(log_distance),
                           conf=self.conf(cls_features))
+
+
+class AnchorHead(nn.Module):
+    """SiamRPN's anchor-based head (the paper's: "we keep SiamRPN's anchors and change only their label
+    assignment", Sec. 2.3 / 3.1) on the same two depth-wise correlation branches as :class:`BoxHead`.
+
+    With ``K`` anchor shapes per cell (:meth:`OutputGeometry.anchor_sizes`), channel layouts as pysot's RPN:
+
+    * ``cls (B, 2K, S, S)``: channel ``c * K + k`` = class ``c`` (1 = target) of anchor ``k``; 2-way CE (``L_cls1``).
+    * ``loc (B, 4K, S, S)``: channel ``i * K + k`` = normalised offset ``i`` of anchor ``k``:
+      ``dx = (gx - ax) / aw, dy = (gy - ay) / ah, dw = log(gw / aw), dh = log(gh / ah)`` (smooth-L1, ``L_reg``).
+    * ``conf (B, K, S, S)``: one BCE logit per anchor (``L_cls2``), from the classification tower.
+    """
+
+    def __init__(self, channels: int, num_anchors: int, hidden: int = 256):
+        super().__init__()
+        self.num_anchors = num_anchors
+        self.cls_xcorr = DepthwiseXCorr(channels, hidden)
+        self.loc_xcorr = DepthwiseXCorr(channels, hidden)
+        self.cls_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
+        self.loc_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
+        self.cls = nn.Conv2d(hidden, 2 * num_anchors, 1)
+        self.conf = nn.Conv2d(hidden, num_anchors, 1)
+        self.loc = nn.Conv2d(hidden, 4 * num_anchors, 1)
+        for conv in (self.cls, self.conf, self.loc):
+            nn.init.normal_(conv.weight, std=0.01)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, f_z: torch.Tensor, f_s: torch.Tensor) -> HeadOutput:
+        cls_features = self.cls_tower(self.cls_xcorr(f_z, f_s))
+        loc_features = self.loc_tower(self.loc_xcorr(f_z, f_s))
+        return HeadOutput(cls=self.cls(cls_features), loc=self.loc(loc_features), conf=self.conf(cls_features))

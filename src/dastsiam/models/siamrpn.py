@@ -1,11 +1,14 @@
-"""The paper's tracker: SiamRPN with a modified ResNet-50, depth-wise correlation and an anchor-free
-cls / loc / conf head, with ST on the template and DA on the search features (arch ``"r50"``).
+"""The paper's tracker: SiamRPN with a modified ResNet-50, depth-wise correlation and SiamRPN's anchor head
+(cls / loc / conf; ``ModelConfig.head: ltrb`` switches to an anchor-free head), with ST on the template and DA on
+the search features (arch ``"r50"``).
 
 Sizes (exact; docs/models.md has the derivation)::
 
     template 127 px -> layer3 15x15x1024 -> neck 15x15x256 -> centre crop 11x11 -> [ST] -> f_z*
     search   287 px -> layer3 35x35x1024 -> neck 35x35x256 -> [DA(f_z*, .)] -> f_s
-    head: 3x3 unpadded conv (11->9, 35->33) -> depth-wise xcorr -> 25x25 -> cls (2), loc (4), conf (1)
+    head: 3x3 unpadded conv (11->9, 35->33) -> depth-wise xcorr -> 25x25
+          anchor (default): cls (2K), loc (4K), conf (K) with K = 5 anchors (ratios 0.33, 0.5, 1, 2, 3; scale 8)
+          ltrb:             cls (2), loc (4), conf (1)
 
 Output cell (i, j) looks at crop pixel ``OutputGeometry(127, 287, 8, 25).cell_centers()``, i.e. offset 47.5
 px and stride 8 px, centre cell at the crop centre.
@@ -20,7 +23,7 @@ from dastsiam.models.base import HeadOutput, SiameseModel
 from dastsiam.models.config import ModelConfig
 from dastsiam.models.discriminative_augmentation import DiscriminativeAugmentation
 from dastsiam.models.geometry import OutputGeometry
-from dastsiam.models.heads import BoxHead
+from dastsiam.models.heads import AnchorHead, BoxHead
 from dastsiam.models.resnet import BGRToImageNet, CenterCrop, ResNet50Layer3
 from dastsiam.models.spatio_temporal import SpatioTemporalFusion
 
@@ -28,6 +31,11 @@ FEATURE_CHANNELS = 256
 # the template's layer3 map is 15x15; its border cells see zero padding, and 11 makes 287 px -> 25x25 exact
 TEMPLATE_FEATURE_SIZE = 11
 R50_GEOMETRY = OutputGeometry(exemplar_size=127, instance_size=287, stride=8, score_size=25)
+# SiamRPN's anchors (Li et al. 2018; pysot ANCHOR.RATIOS / SCALES): 5 shapes of area ~64^2 per cell
+ANCHOR_RATIOS = (0.33, 0.5, 1.0, 2.0, 3.0)
+ANCHOR_SCALES = (8.0,)
+R50_ANCHOR_GEOMETRY = OutputGeometry(exemplar_size=127, instance_size=287, stride=8, score_size=25,
+                                     anchor_ratios=ANCHOR_RATIOS, anchor_scales=ANCHOR_SCALES)
 
 
 class Neck(nn.Module):
@@ -61,14 +69,17 @@ class SiamRPNResNet50(SiameseModel):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        self.geometry = R50_GEOMETRY
+        self.geometry = R50_ANCHOR_GEOMETRY if cfg.head == "anchor" else R50_GEOMETRY
         self.normalize = BGRToImageNet()
         self.backbone = ResNet50Layer3()
         self.neck = Neck(ResNet50Layer3.out_channels, FEATURE_CHANNELS)
         self.template_crop = CenterCrop((backbone_side(self.geometry.exemplar_size) - TEMPLATE_FEATURE_SIZE) // 2)
         self.st = SpatioTemporalFusion(cfg.st, FEATURE_CHANNELS) if cfg.st.enabled else None
         self.da = DiscriminativeAugmentation(cfg.da, FEATURE_CHANNELS) if cfg.da.enabled else None
-        self.head = BoxHead(FEATURE_CHANNELS, self.geometry.stride)
+        if cfg.head == "anchor":
+            self.head = AnchorHead(FEATURE_CHANNELS, self.geometry.num_anchors)
+        else:
+            self.head = BoxHead(FEATURE_CHANNELS, self.geometry.stride)
 
     @property
     def has_st(self) -> bool:

@@ -19,6 +19,8 @@ __all__ = [
     "GATE_MODES",
     "cell_points",
     "decode_ltrb",
+    "anchor_points",
+    "decode_anchor_offsets",
     "change",
     "size_measure",
     "scale_aspect_penalty",
@@ -46,10 +48,15 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))  # overflow-free logistic
 
 
-def softmax_target(cls: np.ndarray) -> np.ndarray:
-    """Target probability from ``(2, S, S)`` logits (channel 1 = target), or sigmoid of ``(1, S, S)`` logits."""
+def softmax_target(cls: np.ndarray, num_anchors: int = 0) -> np.ndarray:
+    """Target probability from ``(2, S, S)`` logits (channel 1 = target), or sigmoid of ``(1, S, S)`` logits.
+
+    ``num_anchors = K > 0``: ``(2K, S, S)`` anchor logits (channel ``c * K + k``) -> ``(K, S, S)``.
+    """
     cls = np.asarray(cls, dtype=np.float64)
-    if cls.shape[0] == 1:
+    if num_anchors:
+        cls = cls.reshape((2, num_anchors) + cls.shape[-2:])
+    elif cls.shape[0] == 1:
         return sigmoid(cls[0])
     shifted = cls - cls.max(axis=0, keepdims=True)
     e = np.exp(shifted)
@@ -60,7 +67,7 @@ GATE_MODES = ("sum", "weighted", "cls", "conf", "response_max")
 
 
 def score_map(cls: np.ndarray, conf: np.ndarray | None, mode: str, weight: float = 0.5,
-              weights: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+              weights: tuple[float, float] = (1.0, 1.0), num_anchors: int = 0) -> np.ndarray:
     """The ``[0, 1]`` map that picks the target cell (before penalty and window); see :func:`gate_value`.
 
     With ``p = softmax(cls)[target]`` and ``q = sigmoid(conf)``:
@@ -68,13 +75,14 @@ def score_map(cls: np.ndarray, conf: np.ndarray | None, mode: str, weight: float
     weighted sum, normalised so that penalties, window and size smoothing keep their SiamRPN meaning);
     ``"weighted"``: ``weight p + (1 - weight) q``; ``"conf"``: ``q``; ``"cls"`` and ``"response_max"``: ``p``.
     Without a conf branch every mode uses ``p`` (a missing branch counts as agreeing with the other).
+    An anchor head (``num_anchors = K``: ``cls (2K, S, S)``, ``conf (K, S, S)``) gives ``(K, S, S)`` maps.
     """
-    p_cls = softmax_target(cls)
+    p_cls = softmax_target(cls, num_anchors)
     if conf is None or mode in ("cls", "response_max"):
         if mode not in GATE_MODES:
             raise ValueError(f"unknown confidence mode {mode!r}")
         return p_cls
-    p_conf = sigmoid(np.asarray(conf)[0])
+    p_conf = sigmoid(np.asarray(conf) if num_anchors else np.asarray(conf)[0])
     if mode == "conf":
         return p_conf
     if mode == "weighted":
@@ -85,10 +93,10 @@ def score_map(cls: np.ndarray, conf: np.ndarray | None, mode: str, weight: float
     raise ValueError(f"unknown confidence mode {mode!r}")
 
 
-def gate_value(score: np.ndarray, row: int, col: int, mode: str, weights: tuple[float, float] = (1.0, 1.0)) -> float:
+def gate_value(score: np.ndarray, index: tuple[int, ...], mode: str, weights: tuple[float, float] = (1.0, 1.0)) -> float:
     """The number compared with ``TrackerConfig.update_threshold`` (paper Sec. 2.3 "Inference" and Sec. 3.1).
 
-    ``score`` is :func:`score_map`'s map and ``(row, col)`` the chosen cell. ``"sum"``: the paper's weighted
+    ``score`` is :func:`score_map`'s map and ``index`` the chosen cell, ``(row, col)`` (or ``(anchor, row, col)``). ``"sum"``: the paper's weighted
     **sum** ``w_cls p + w_conf q`` at the cell (range ``[0, w_cls + w_conf]``, ``[0, 2]`` for the default
     weights 1 and 1; threshold 1.18); ``"response_max"``: the maximum of the classification map (SiamFC's
     raw response maximum is handled by the tracker's SiamFC decoding); every other mode: the map at the cell.
@@ -97,7 +105,7 @@ def gate_value(score: np.ndarray, row: int, col: int, mode: str, weights: tuple[
     if mode == "response_max":
         value = float(np.nanmax(score)) if np.isfinite(score).any() else 0.0
     else:
-        value = float(score[row, col])
+        value = float(score[tuple(index)])
         if mode == "sum":
             value *= weights[0] + weights[1]
     return float(np.nan_to_num(value, nan=0.0))
@@ -168,3 +176,25 @@ def apply_window(score: np.ndarray, window: np.ndarray, influence: float) -> np.
     """``(1 - influence) * score + influence * window``, with NaN scores treated as the lowest."""
     out = score * (1.0 - influence) + window * influence
     return np.nan_to_num(out, nan=-np.inf)
+
+
+def anchor_points(geometry: OutputGeometry, grid: str = "geometry", score_size: int | None = None) -> np.ndarray:
+    """``(4, K, S, S)`` anchors ``cx, cy, w, h`` with centres **relative to the search-crop centre** (the cell
+    points of :func:`cell_points`) and SiamRPN's shapes (:meth:`OutputGeometry.anchor_sizes`)."""
+    xs, ys = cell_points(geometry, grid, score_size)
+    sizes = geometry.anchor_sizes()
+    out = np.empty((4, len(sizes)) + xs.shape, dtype=np.float64)
+    out[0], out[1] = xs[None], ys[None]
+    out[2] = sizes[:, 0, None, None]
+    out[3] = sizes[:, 1, None, None]
+    return out
+
+
+def decode_anchor_offsets(loc: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(cx, cy, w, h)`` maps ``(K, S, S)`` from SiamRPN's normalised offsets (``loc (4K, S, S)``, channel
+    ``i * K + k``, or ``(4, K, S, S)``) on ``anchors (4, K, S, S)``: ``cx = ax + dx aw, cy = ay + dy ah,
+    w = aw exp(dw), h = ah exp(dh)`` (the inverse of :func:`dastsiam.training.labels.anchor_offsets`)."""
+    ax, ay, aw, ah = anchors
+    d = np.asarray(loc, dtype=np.float64).reshape((4,) + ax.shape)
+    with np.errstate(over="ignore"):
+        return ax + d[0] * aw, ay + d[1] * ah, aw * np.exp(d[2]), ah * np.exp(d[3])

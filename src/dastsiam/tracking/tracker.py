@@ -10,7 +10,8 @@ by default the paper's weighted sum of the two classification branches, Sec. 3.1
 ``f_z* = fuse(f_a, f_c, f_i)``, and ``f_a = f_z*`` is used to track the following frames.
 
 Two decoding modes, chosen by the model's output: box branch (``HeadOutput.loc``) with SiamRPN/NanoTrack
-post-processing, or SiamFC's scale pyramid when ``loc`` is ``None``.
+post-processing, or SiamFC's scale pyramid when ``loc`` is ``None``. The box branch is per cell (l/t/r/b
+distances) or, when ``model.geometry`` has anchors, per anchor (SiamRPN's normalised offsets).
 """
 
 from __future__ import annotations
@@ -217,12 +218,16 @@ class Tracker:
         loc = _numpy(out.loc)[0]
         conf = _numpy(out.conf)[0] if out.conf is not None else None
         size = cls.shape[-1]
+        anchors = geo.num_anchors
         if self._window is None or self._window.shape[0] != size:
             self._window = pp.cosine_window(size, cfg.window)
-            self._points = pp.cell_points(geo, cfg.grid, size)
-        xs, ys = self._points
-        score = pp.score_map(cls, conf, cfg.gate_confidence, cfg.confidence_weight, cfg.gate_weights)
-        pred_cx, pred_cy, pred_w, pred_h = pp.decode_ltrb(loc, xs, ys)
+            self._points = pp.anchor_points(geo, cfg.grid, size) if anchors else pp.cell_points(geo, cfg.grid, size)
+        # (S, S) maps per cell, or (K, S, S) per anchor: the window, penalty and argmax broadcast over anchors
+        score = pp.score_map(cls, conf, cfg.gate_confidence, cfg.confidence_weight, cfg.gate_weights, anchors)
+        if anchors:
+            pred_cx, pred_cy, pred_w, pred_h = pp.decode_anchor_offsets(loc, self._points)
+        else:
+            pred_cx, pred_cy, pred_w, pred_h = pp.decode_ltrb(loc, *self._points)
 
         scale_z = geo.exemplar_size / s_z
         ref_w, ref_h = self.size * scale_z
@@ -231,16 +236,17 @@ class Tracker:
             ref_size = float(pp.size_measure(self.center[0], self.center[1]))
         penalty = pp.scale_aspect_penalty(pred_w, pred_h, ref_w, ref_h, cfg.penalty_k, ref_size)
         pscore = pp.apply_window(penalty * score, self._window, cfg.window_influence)
-        row, col = np.unravel_index(int(np.argmax(pscore)), pscore.shape)
+        best = np.unravel_index(int(np.argmax(pscore)), pscore.shape)  # (row, col) or (anchor, row, col)
+        row, col = best[-2], best[-1]
 
-        best_score = float(np.nan_to_num(score[row, col], nan=0.0))
-        gate = pp.gate_value(score, row, col, cfg.gate_confidence, cfg.gate_weights)
-        if not np.all(np.isfinite([pred_cx[row, col], pred_cy[row, col], pred_w[row, col], pred_h[row, col]])):
+        best_score = float(np.nan_to_num(score[best], nan=0.0))
+        gate = pp.gate_value(score, best, cfg.gate_confidence, cfg.gate_weights)
+        if not np.all(np.isfinite([pred_cx[best], pred_cy[best], pred_w[best], pred_h[best]])):
             box = self._clip_and_store(self.center, self.size)  # head gave garbage: keep the last state
             return box, 0.0, (int(row), int(col)), 0.0
-        lr = float(penalty[row, col]) * best_score * cfg.lr
-        center = self.center + np.array([pred_cx[row, col], pred_cy[row, col]]) / scale_z
-        new_size = (1.0 - lr) * self.size + lr * np.array([pred_w[row, col], pred_h[row, col]]) / scale_z
+        lr = float(penalty[best]) * best_score * cfg.lr
+        center = self.center + np.array([pred_cx[best], pred_cy[best]]) / scale_z
+        new_size = (1.0 - lr) * self.size + lr * np.array([pred_w[best], pred_h[best]]) / scale_z
         box = self._clip_and_store(center, new_size)
         return box, best_score, (int(row), int(col)), gate
 

@@ -91,7 +91,10 @@ def iou_rule(box: np.ndarray, geometry: OutputGeometry, positive: float = 0.6, n
 
 
 def assign_targets(box: np.ndarray | None, geometry: OutputGeometry, cfg: LabelConfig) -> Targets:
-    """All targets for one search crop; ``box=None`` is a negative pair (every cell negative, no regression)."""
+    """All targets for one search crop; ``box=None`` is a negative pair (every cell negative, no regression).
+    A geometry with anchors gets per-anchor targets (:func:`assign_anchor_targets`)."""
+    if geometry.num_anchors:
+        return assign_anchor_targets(box, geometry, cfg)
     size = geometry.score_size
     if box is None:
         zeros = np.zeros((size, size), dtype=np.float32)
@@ -107,3 +110,65 @@ def assign_targets(box: np.ndarray | None, geometry: OutputGeometry, cfg: LabelC
     # a positive cell outside the box (possible for tiny targets) has no meaningful ltrb target
     cells = inside & (cls == POSITIVE) if cfg.reg_cells == "positive" else inside
     return Targets(cls, reg, cells.astype(np.float32), centerness_of(reg))
+
+
+# ----------------------------------------------------------------------------- anchor head (arch r50, head: anchor)
+# Same rules, per anchor: label arrays are (K, S, S) and the regression target (4, K, S, S), K anchor shapes
+# per cell (OutputGeometry.anchors()). The paper keeps SiamRPN's anchors and changes only the assignment
+# (Sec. 2.3, eq. 5-6): every anchor of a cell whose point lies within `radius` strides of the target centre
+# is positive; the IoU rule (anchor-vs-target IoU >= 0.6 positive, < 0.3 negative) is SiamRPN's, the ablation.
+
+
+def anchor_offsets(box: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """SiamRPN's normalised regression target ``(4, K, S, S)`` of ``box`` (``x, y, w, h``) for ``anchors``
+    (``(4, K, S, S)`` ``cx, cy, w, h``): ``dx = (gx - ax) / aw, dy = (gy - ay) / ah, dw = log(gw / aw),
+    dh = log(gh / ah)``. Decoding: :func:`dastsiam.tracking.postprocess.decode_anchor_offsets`."""
+    x, y, w, h = (float(v) for v in box)
+    gx, gy = x + w / 2.0, y + h / 2.0
+    ax, ay, aw, ah = anchors
+    return np.stack([(gx - ax) / aw, (gy - ay) / ah, np.log(w / aw), np.log(h / ah)]).astype(np.float32)
+
+
+def anchor_iou(box: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """``(K, S, S)`` IoU of every anchor box with ``box`` (continuous coordinates, no +1)."""
+    x, y, w, h = (float(v) for v in box)
+    ax, ay, aw, ah = anchors
+    inter_w = np.clip(np.minimum(x + w, ax + aw / 2.0) - np.maximum(x, ax - aw / 2.0), 0.0, None)
+    inter_h = np.clip(np.minimum(y + h, ay + ah / 2.0) - np.maximum(y, ay - ah / 2.0), 0.0, None)
+    inter = inter_w * inter_h
+    return inter / (w * h + aw * ah - inter)
+
+
+def anchor_iou_rule(box: np.ndarray, geometry: OutputGeometry, positive: float = 0.6, negative: float = 0.3) -> np.ndarray:
+    """SiamRPN's assignment (the Table 3 ablation): IoU >= ``positive`` positive, < ``negative`` negative,
+    in between ignored. (SiamRPN also caps the sampled positives / negatives at 16 / 64; our CE averages the
+    two sets separately instead, as for every other rule.)"""
+    iou = anchor_iou(box, geometry.anchors())
+    labels = np.full(iou.shape, IGNORE, dtype=np.float32)
+    labels[iou < negative] = NEGATIVE
+    labels[iou >= positive] = POSITIVE
+    return labels
+
+
+def assign_anchor_targets(box: np.ndarray | None, geometry: OutputGeometry, cfg: LabelConfig) -> Targets:
+    """All targets of one search crop for an anchor head: ``cls``, ``reg_weight``, ``centerness`` ``(K, S, S)``,
+    ``reg`` ``(4, K, S, S)`` normalised offsets. ``centre`` / ``ellipse`` label a cell and all its anchors
+    (eq. 6 measures the distance from the anchors' shared centre); ``iou`` labels each anchor by its IoU.
+    Regression: positive anchors (``reg_cells: positive``, SiamRPN) or every anchor whose centre is inside
+    the box (``inside_box``). ``centerness`` is the FCOS centerness of the anchor's centre (the confidence
+    target where ``loss.conf_target`` asks for it)."""
+    k, s = geometry.num_anchors, geometry.score_size
+    if box is None:
+        zeros = np.zeros((k, s, s), dtype=np.float32)
+        return Targets(zeros.copy(), np.zeros((4, k, s, s), np.float32), zeros.copy(), zeros.copy())
+    if cfg.rule == "iou":
+        cls = anchor_iou_rule(box, geometry, cfg.iou_positive, cfg.iou_negative)
+    else:
+        per_cell = centre_rule(box, geometry, cfg.radius, cfg.ignore_radius) if cfg.rule == "centre" \
+            else ellipse_rule(box, geometry, cfg.ellipse_scale)
+        cls = np.repeat(per_cell[None], k, axis=0)
+    ltrb = ltrb_targets(box, geometry)
+    inside = np.repeat((ltrb > 0).all(axis=0)[None], k, axis=0)
+    cells = (cls == POSITIVE) if cfg.reg_cells == "positive" else inside
+    centerness = np.repeat(centerness_of(ltrb)[None], k, axis=0)
+    return Targets(cls, anchor_offsets(box, geometry.anchors()), cells.astype(np.float32), centerness)

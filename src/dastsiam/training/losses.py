@@ -93,6 +93,8 @@ def balanced_confidence_loss(logits: torch.Tensor, labels: torch.Tensor, positiv
 
 def compute_loss(output: HeadOutput, batch: dict[str, torch.Tensor], cfg: LossConfig) -> dict[str, torch.Tensor]:
     """All loss terms for a batch with keys ``cls``, ``reg``, ``reg_weight``, ``centerness`` (see labels.py)."""
+    if batch["cls"].dim() == 4:  # (B, K, S, S): an anchor head
+        return compute_anchor_loss(output, batch, cfg)
     labels = batch["cls"]
     if output.cls.shape[1] == 1:  # SiamFC
         cls1 = logistic_loss(output.cls, labels, cfg.positive_share)
@@ -117,3 +119,39 @@ def compute_loss(output: HeadOutput, batch: dict[str, torch.Tensor], cfg: LossCo
     cls = cfg.cls1_weight * cls1 + cls2
     total = cfg.cls_weight * cls + cfg.reg_weight * reg
     return {"total": total, "cls": cls, "cls1": cls1, "cls2": cls2, "reg": reg}
+
+
+# ----------------------------------------------------------------------------- anchor head (arch r50, head: anchor)
+def flatten_anchors(t: torch.Tensor, groups: int) -> torch.Tensor:
+    """``(B, groups * K, S, S)`` (pysot's channel order: group-major) -> ``(B, groups, K * S, S)``: the K anchor
+    maps stacked along the rows, so the per-cell losses above apply to anchors unchanged."""
+    b, c, h, w = t.shape
+    return t.reshape(b, groups, (c // groups) * h, w)
+
+
+def anchor_regression_loss(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor,
+                           beta: float = 0.11) -> torch.Tensor:
+    """Smooth-L1 (SiamRPN, paper Sec. 2.3) on the normalised offsets ``dx, dy, dw, dh``, summed over the four,
+    averaged over the anchors with ``weight`` 1. ``pred (B, 4K, S, S)``; ``target (B, 4, K, S, S)``;
+    ``weight (B, K, S, S)``."""
+    b, k = weight.shape[:2]
+    pred = pred.float().reshape(b, 4, k, *pred.shape[-2:])
+    per_coord = F.smooth_l1_loss(pred, target.float(), reduction="none", beta=beta)
+    return _masked_mean(per_coord.sum(dim=1), weight.float(), pred)
+
+
+def compute_anchor_loss(output: HeadOutput, batch: dict[str, torch.Tensor], cfg: LossConfig) -> dict[str, torch.Tensor]:
+    """:func:`compute_loss` for an anchor head (labels ``(B, K, S, S)``): ``L_cls1`` and ``L_cls2`` are the
+    per-cell terms over every anchor (the anchor maps stacked, :func:`flatten_anchors`), ``L_reg`` is
+    :func:`anchor_regression_loss`; eq. 7 combines them as for the anchor-free head."""
+    flat_batch = dict(batch)
+    for key in ("cls", "reg_weight", "centerness"):
+        flat_batch[key] = batch[key].reshape(batch[key].shape[0], -1, batch[key].shape[-1])
+    flat_batch["reg"] = torch.zeros_like(flat_batch["centerness"])[:, None].expand(-1, 4, -1, -1)
+    flat = HeadOutput(cls=flatten_anchors(output.cls, 2),
+                      conf=None if output.conf is None else flatten_anchors(output.conf, 1))
+    losses = compute_loss(flat, flat_batch, cfg)  # loc None: no ltrb regression, conf targets without IoU
+    reg = anchor_regression_loss(output.loc, batch["reg"], batch["reg_weight"], cfg.smooth_l1_beta)
+    losses["reg"] = reg
+    losses["total"] = cfg.cls_weight * losses["cls"] + cfg.reg_weight * reg
+    return losses
