@@ -23,7 +23,8 @@ def _crops(geometry, batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch
     return torch.rand(batch, 3, e, e, generator=g) * 255, torch.rand(batch, 3, i, i, generator=g) * 255
 
 
-def _assert_same_outputs(torch_model, onnx_model, batch: int = 1, with_fuse: bool = False, rtol: float = 1e-4) -> None:
+def _assert_same_outputs(torch_model, onnx_model, batch: int = 1, with_fuse: bool = False, rtol: float = 1e-4,
+                         atol: float = 1e-4) -> None:
     """The onnxruntime back end (numpy in, numpy out) gives the torch model's outputs."""
     z, x = _crops(torch_model.geometry, batch)
     with torch.inference_mode():
@@ -38,7 +39,7 @@ def _assert_same_outputs(torch_model, onnx_model, batch: int = 1, with_fuse: boo
         assert (r is None) == (o is None), name
         if r is not None:
             assert isinstance(o, np.ndarray) and o.shape == tuple(r.shape) and o.dtype == np.float32
-            torch.testing.assert_close(torch.from_numpy(o), r, atol=1e-4, rtol=rtol, msg=lambda m: f"{name}: {m}")
+            torch.testing.assert_close(torch.from_numpy(o), r, atol=atol, rtol=rtol, msg=lambda m: f"{name}: {m}")
 
 
 @pytest.fixture(scope="module")
@@ -112,12 +113,14 @@ def test_other_architectures_export(name, tmp_path):
     arch = BUILTIN_MODELS[name].config.arch
     if not _importable(arch):
         pytest.skip(f"architecture {arch!r} not available in this checkout")
+    torch.manual_seed(0)  # untrained: the same random weights every run
     model, cfg = load_model(name)
     out = export_onnx(model, tmp_path / name, config=cfg)
-    # untrained deep models give large activations (box distances up to ~1e5 px): compare relatively
-    _assert_same_outputs(model, OnnxModel(out), rtol=2e-3)
+    # untrained deep models give large activations (box distances up to ~1e5 px): compare relatively; the
+    # anchor head's offsets are small differences of those activations, so their float error is ~1e-4 absolute
+    _assert_same_outputs(model, OnnxModel(out), rtol=2e-3, atol=1e-3)
     # SiamFC searches 3 scales in one batch; its search graph runs batch 1 only and is looped over (9.7)
-    _assert_same_outputs(model, OnnxModel(out), batch=3, rtol=2e-3)
+    _assert_same_outputs(model, OnnxModel(out), batch=3, rtol=2e-3, atol=1e-3)
 
 
 def test_cli_export_unknown_model_is_one_line_error(tmp_path, capsys):

@@ -30,9 +30,10 @@ import torch.distributed as dist
 import yaml
 from torch.nn.parallel import DistributedDataParallel
 
-from dastsiam.config import save_yaml, to_dict
+from dastsiam.config import ConfigError, from_dict, save_yaml, to_dict
 from dastsiam.errors import InputError, ModelError
 from dastsiam.models.base import SiameseModel
+from dastsiam.models.config import ModelConfig
 from dastsiam.models.registry import BUILTIN_MODELS, build_model, load_model, load_state, save_weights
 from dastsiam.runtime import configure_torch_threads
 from dastsiam.training.checkpoint import BEST, LAST, load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -187,7 +188,7 @@ class Trainer:
             return
         state = load_checkpoint(path)
         saved_model = state["config"].get("model") if isinstance(state["config"], dict) else None
-        if saved_model != to_dict(self.cfg.model):
+        if not _same_model_config(saved_model, self.cfg.model):
             raise InputError(f"{path}: checkpoint was trained with a different model config; "
                              f"use another runtime.out_dir or the checkpoint's config.yaml")
         load_state(self.model, state["model"], str(path))
@@ -450,6 +451,17 @@ class Trainer:
         flag = torch.tensor([float(code)], device=self.device if self.device.type == "cuda" else "cpu")
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return int(flag.item())
+
+
+def _same_model_config(saved, current: ModelConfig) -> bool:
+    """Whether a checkpoint's saved model config is ``current``, keys added since it was written taking their
+    defaults (a checkpoint from before a new ModelConfig switch still resumes)."""
+    if not isinstance(saved, dict):
+        return False
+    try:
+        return from_dict(ModelConfig, saved) == current
+    except ConfigError:
+        return False
 
 
 def threading_main() -> bool:
