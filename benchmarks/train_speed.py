@@ -87,6 +87,7 @@ def sync(device: torch.device) -> None:
 
 def measure(arch: str, data: Path, args) -> dict:
     from dastsiam.training.data import EpochSampler, make_loader
+    from dastsiam.training.schedule import set_train_mode
     from dastsiam.training.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as out_dir:
@@ -95,7 +96,7 @@ def measure(arch: str, data: Path, args) -> dict:
         batch_size = cfg.optim.batch_size
         total = args.warmup + args.steps
         net = trainer._prepare_epoch(0 if arch == "nano" else cfg.optim.freeze_backbone_epochs)
-        trainer.model.train()
+        set_train_mode(trainer.model)  # as the trainer: frozen modules (BatchNorm statistics) stay in eval mode
 
         def loader():
             sampler = EpochSampler(0, total, batch_size, cfg.optim.samples_per_epoch)
@@ -117,12 +118,16 @@ def measure(arch: str, data: Path, args) -> dict:
             trainer.train_step(net, fixed)
         sync(trainer.device)
         times = []
+        cpu_start = time.process_time()
         for _ in range(args.steps):
             tick = time.perf_counter()
             trainer.train_step(net, fixed)
             sync(trainer.device)
             times.append(time.perf_counter() - tick)
         model_rate = batch_size / statistics.median(times)
+        # samples per CPU-second of this process: what the model step would reach on a core of its own (on a
+        # shared machine the wall-clock rates above fall with the load; this one hardly does)
+        model_cpu_rate = args.steps * batch_size / max(time.process_time() - cpu_start, 1e-9)
 
         # both, as the trainer runs them
         it = iter(loader())
@@ -137,7 +142,7 @@ def measure(arch: str, data: Path, args) -> dict:
         del it
         memory = torch.cuda.max_memory_allocated(trainer.device) / 2**30 if trainer.device.type == "cuda" else float("nan")
         return {"arch": arch, "device": str(trainer.device), "batch": batch_size, "workers": cfg.runtime.workers,
-                "amp": trainer.use_amp, "data": data_rate, "model": model_rate, "e2e": e2e_rate, "gpu_gib": memory}
+                "amp": trainer.use_amp, "data": data_rate, "model": model_rate, "model_cpu": model_cpu_rate, "e2e": e2e_rate, "gpu_gib": memory}
 
 
 def main() -> int:
@@ -175,11 +180,12 @@ def main() -> int:
             data = pool.submit(synthetic_uav, Path(tmp.name)).result()
     print(f"data: {data}  device: {args.device}  workers: {args.workers}  torch {torch.__version__}"
           + (f"  GPU: {torch.cuda.get_device_name()}" if args.device.startswith("cuda") else f"  threads: {torch.get_num_threads()}"))
-    print(f"{'arch':<6}{'batch':>6}{'amp':>6}{'data only':>12}{'model only':>12}{'end to end':>12}{'GPU GiB':>9}   (samples/s)")
+    print(f"{'arch':<6}{'batch':>6}{'amp':>6}{'data only':>12}{'model only':>12}{'end to end':>12}{'GPU GiB':>9}"
+          f"{'model/CPU-s':>13}   (samples/s; the last: per CPU-second of the training process)")
     for arch in args.archs:
         r = measure(arch, data, args)
         print(f"{r['arch']:<6}{r['batch']:>6}{str(r['amp']):>6}{r['data']:>12.1f}{r['model']:>12.1f}{r['e2e']:>12.1f}"
-              f"{r['gpu_gib']:>9.2f}", flush=True)
+              f"{r['gpu_gib']:>9.2f}{r['model_cpu']:>13.1f}", flush=True)
     if tmp is not None:
         tmp.cleanup()
     return 0
