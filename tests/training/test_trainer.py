@@ -194,3 +194,19 @@ def test_training_entry_points_set_passive_openmp_before_torch_starts():
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         assert out.stdout.split()[-1] == "PASSIVE", out.stdout
+
+
+def test_train_speed_benchmark_runs(shared_data):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "train_speed.py"), "--archs", "nano", "--steps", "1",
+                          "--warmup", "1", "--batch", "2", "--workers", "1",
+                          "--data", str(shared_data / "train_extra" / "UAV123_10fps_half")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    row = out.stdout.strip().splitlines()[-1].split()
+    assert row[0] == "nano" and all(float(v) > 0 for v in row[3:6] + row[7:8]), out.stdout
+    from dastsiam.runtime import default_threads
+
+    assert f"threads: {default_threads(1)}" in out.stdout  # cores minus the 1 loader worker
