@@ -131,8 +131,13 @@ def test_sigterm_through_the_cli_checkpoints_and_resumes_exactly(shared_data, tm
 
     out = tmp_path / "cli"
     data = shared_data / "train_extra" / "UAV123_10fps_half"
+    # ST + DA: their dropout draws from torch's global RNG, which the checkpoint must restore exactly
+    modules = {"model.st.enabled": True, "model.da.enabled": True, "model.st.dim": 32, "model.da.dim": 32,
+               "model.st.heads": 2, "model.da.heads": 2, "model.st.ffn_dim": 64, "model.da.ffn_dim": 64}
     common = ["--data", str(data), "--set", "runtime.tensorboard=false", "--set", "optim.samples_per_epoch=400",
               "--set", "optim.epochs=1", "--set", "sampling.reseed_each_epoch=true"]
+    for key, value in modules.items():
+        common += ["--set", f"{key}={str(value).lower()}"]
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, "-m", "dastsiam.cli.main", "train", str(SMOKE), "--out-dir", str(out),
                              "--set", "runtime.checkpoint_every=1", *common],
@@ -155,7 +160,8 @@ def test_sigterm_through_the_cli_checkpoints_and_resumes_exactly(shared_data, tm
     # resume (in process) for two more steps, and compare with a run that was never interrupted
     target = stopped + 2
     resumed_cfg = smoke(shared_data, out, optim__samples_per_epoch=400, optim__epochs=1,
-                        sampling__reseed_each_epoch=True, runtime__max_steps=target, runtime__checkpoint_every=1)
+                        sampling__reseed_each_epoch=True, runtime__max_steps=target, runtime__checkpoint_every=1,
+                        **{key.replace(".", "__"): value for key, value in modules.items()})
     resumed = Trainer(resumed_cfg, resume=True)
     assert resumed.global_step == stopped
     resumed.fit()
