@@ -171,3 +171,20 @@ def test_sigterm_through_the_cli_checkpoints_and_resumes_exactly(shared_data, tm
     assert resumed.global_step == reference.global_step == target
     for key, value in reference.model.state_dict().items():
         assert torch.equal(resumed.model.state_dict()[key], value), key
+
+
+def test_validation_from_the_command_line(shared_data, tmp_path, capsys):
+    from dastsiam.cli.main import main
+
+    out = tmp_path / "cli"
+    code = main(["train", str(SMOKE), "--data", str(shared_data / "train_extra" / "UAV123_10fps_half"),
+                 "--out-dir", str(out), "--set", "runtime.tensorboard=false", "--set", "runtime.max_steps=1",
+                 "--val", f"otb={shared_data / 'OTB'}:Couple,Crossing", "--val-every", "1",
+                 "--set", "validation.max_frames=5"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "best validation AUC" in captured.out and (out / "best.safetensors").is_file()
+    saved = load_train_config(out / "config.yaml").validation
+    assert saved.every == 1 and saved.data == otb(shared_data, "Couple", "Crossing")
+    assert main(["train", str(SMOKE), "--val", "otb"]) == 2
+    assert "--val 'otb'" in capsys.readouterr().err

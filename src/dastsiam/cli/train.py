@@ -25,7 +25,9 @@ def add_parser(subparsers) -> None:
         epilog="examples:\n"
                "  dastsiam train configs/smoke.yaml --data ../shared/data/train_extra/UAV123_10fps_half\n"
                "  dastsiam train configs/dastsiam_r50.yaml --data got10k=/data/GOT-10k --data lasot=/data/LaSOT\n"
-               "  torchrun --nproc_per_node 4 -m dastsiam.cli.main train configs/dastsiam_r50.yaml --resume\n",
+               "  torchrun --nproc_per_node 4 -m dastsiam.cli.main train configs/dastsiam_r50.yaml --resume\n"
+               "  dastsiam train configs/nano_st_da.yaml --data got10k=../shared/data/train \\\n"
+               "      --val otb=../shared/data/OTB:Couple,Crossing --val-every 200 --set validation.patience=5\n",
     )
     parser.add_argument("config", type=Path, help="experiment YAML (see configs/)")
     parser.add_argument("--data", action="append", default=[], metavar="[KIND=]PATH",
@@ -38,9 +40,28 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--backbone", type=Path, metavar="RESNET50.pth",
                         help="ImageNet ResNet-50 weights for arch r50 (torchvision/timm state dict, .pth or "
                              ".safetensors; overrides init.backbone)")
+    parser.add_argument("--val", action="append", default=[], metavar="KIND=PATH[:NAME,...]",
+                        help="validation sequences (replace validation.data; repeatable), e.g. "
+                             "otb=../shared/data/OTB:Couple,Crossing; with --val-every N")
+    parser.add_argument("--val-every", type=int, metavar="N",
+                        help="track the validation sequences every N steps (overrides validation.every)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config value, e.g. --set optim.epochs=2 (VALUE is YAML)")
     parser.set_defaults(func=run)
+
+
+def parse_validation_spec(spec: str) -> DataSourceConfig:
+    """``KIND=PATH[:NAME,NAME...]`` -> a validation dataset entry (names restrict it to those sequences)."""
+    from dastsiam.datasets import DATASET_KINDS
+
+    kind, sep, rest = spec.partition("=")
+    if not sep or kind not in DATASET_KINDS or not rest:
+        raise ConfigError(f"--val {spec!r}: expected KIND=PATH[:NAME,...] with KIND one of {', '.join(DATASET_KINDS)}")
+    root, names = rest, None
+    head, colon, tail = rest.rpartition(":")
+    if colon and head and not Path(rest).exists() and "/" not in tail:
+        root, names = head, [n for n in tail.replace(" ", ",").split(",") if n]
+    return DataSourceConfig(kind=kind, root=Path(root), names=names or None)
 
 
 def apply_data_arguments(cfg: TrainConfig, values: list[str]) -> TrainConfig:
@@ -71,6 +92,11 @@ def build_config(args) -> TrainConfig:
         except (ConfigError, yaml.YAMLError) as exc:
             raise ConfigError(f"--set {item}: {exc}") from None
     cfg = apply_data_arguments(cfg, args.data)
+    if args.val:
+        cfg = dataclasses.replace(cfg, validation=dataclasses.replace(
+            cfg.validation, data=[parse_validation_spec(v) for v in args.val]))
+    if args.val_every is not None:
+        cfg = replace_path(cfg, "validation.every", args.val_every)
     if args.device:
         cfg = replace_path(cfg, "runtime.device", args.device)
     if args.out_dir:
