@@ -146,6 +146,9 @@ def main(argv=None) -> int:
     parser.add_argument("--opencv-weights", type=Path, default=DEFAULT_WEIGHTS,
                         help="folder with nanotrack_backbone_sim.onnx / nanotrack_head_sim.onnx")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch back end")
+    parser.add_argument("--resolutions", nargs="*", default=["320x240", "3840x2160"], metavar="WxH",
+                        help="also time the onnxruntime tracker per frame on the frames resized to these sizes "
+                             "(box scaled alike; the first is the reference; none = skip)")
     args = parser.parse_args(argv)
 
     from dastsiam.cli.track import parse_box
@@ -175,9 +178,9 @@ def main(argv=None) -> int:
     runners[f"dastsiam {args.model} (onnxruntime)"] = (onnx_tracker.init, onnx_tracker.track)
     if not args.no_torch:
         from dastsiam.models import load_model
-        from dastsiam.runtime import configure_torch_threads
+        from dastsiam.runtime import configure_torch_threads, inference_threads
 
-        configure_torch_threads(args.threads)
+        configure_torch_threads(args.threads or inference_threads())
         model, cfg = load_model(args.model)
         if hasattr(model, "fuse_for_inference"):
             model.fuse_for_inference()
@@ -201,6 +204,30 @@ def main(argv=None) -> int:
         for name, (init, update) in runners.items():
             per_frame[name].append(time_run(init, update, frames, box))
     print_table("per frame (in process, frames in memory)", "ms", per_frame, opencv_name if have_opencv else None, 1e3)
+
+    if args.resolutions:  # frame size should not matter: crops are sampled straight at the network's size
+        sized: dict[str, tuple] = {}
+        height, width = frames[0].shape[:2]
+        for text in args.resolutions:
+            w, h = (int(v) for v in text.lower().split("x"))
+            scaled = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
+                      for f in frames]
+            scaled_box = box * np.array([w / width, h / height, w / width, h / height])
+            tracker = Tracker(onnx_model, tracker_config_for(onnx_model.config))
+            sized[f"dastsiam {args.model} (onnxruntime) {w}x{h}"] = (tracker.init, tracker.track, scaled, scaled_box)
+        for init, update, fs, b in sized.values():
+            time_run(init, update, fs[:10], b)
+        by_size: dict[str, list[float]] = {name: [] for name in sized}
+        for _ in range(args.rounds):
+            for name, (init, update, fs, b) in sized.items():
+                by_size[name].append(time_run(init, update, fs, b))
+        first = next(iter(by_size))
+        width_ = max(len(n) for n in by_size)
+        print(f"\nper frame by frame size (x the first size)")
+        for name, values in by_size.items():
+            ratios = [v / r for v, r in zip(values, by_size[first])]
+            print(f"{name:<{width_}}  {summary(values, 1e3)}  {statistics.median(ratios):8.2f}  "
+                  f"{min(ratios):5.2f}..{max(ratios):<5.2f}")
 
     # ---------------------------------------------------------------- 2. whole commands, fresh processes
     if args.cli_rounds <= 0:

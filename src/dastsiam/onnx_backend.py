@@ -102,7 +102,7 @@ class OnnxModel:
     SiameseModel inference interface (``geometry``, ``has_st``, ``template``, ``fuse``, ``track``).
 
     Inputs are ``float32`` numpy arrays (torch tensors are accepted too); outputs are numpy arrays.
-    ``threads`` sets onnxruntime's intra-op thread count (``None`` = :func:`dastsiam.runtime.default_threads`,
+    ``threads`` sets onnxruntime's intra-op thread count (``None`` = :func:`dastsiam.runtime.inference_threads`,
     measured in docs/runtime.md). ``spinning`` lets idle pool threads busy-wait for the next run: slightly
     lower latency on an otherwise idle machine, but on few shared cores the spinning threads take CPU from the
     tracker's own cropping between runs, so it is off by default.
@@ -115,7 +115,7 @@ class OnnxModel:
 
         from dastsiam.config import from_dict
         from dastsiam.models.config import ModelConfig
-        from dastsiam.runtime import default_threads
+        from dastsiam.runtime import inference_threads
 
         self.path = Path(out_dir)
         meta = _read_meta(self.path)
@@ -133,7 +133,7 @@ class OnnxModel:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.inter_op_num_threads = 1
-        options.intra_op_num_threads = int(threads) if threads else default_threads()
+        options.intra_op_num_threads = int(threads) if threads else inference_threads()
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         options.log_severity_level = 3  # errors only: keep onnxruntime's warnings off the user's terminal
 

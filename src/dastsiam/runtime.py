@@ -6,8 +6,10 @@ spinning threads take the cores from the DataLoader workers, OpenCV and the othe
 ``OMP_WAIT_POLICY`` once, when the runtime starts (the first ``import torch``), so :func:`prepare_environment`
 must run before torch is imported; :func:`configure_torch_threads` then sets the intra-op count.
 
-The measured choice (docs/runtime.md): passive waiting always, and
-``threads = max(1, cores - loader_workers)`` unless the user gives a count.
+The measured choice (docs/runtime.md): passive waiting always; for training
+``threads = max(1, cores - loader_workers)``; for tracking (one batch-1 stream, small networks)
+:func:`inference_threads`: 1 thread on machines with up to 2 cores (a second thread made both onnxruntime and
+torch slower there), half the cores, at most 4, on larger ones, unless the user gives a count.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["cpu_count", "default_threads", "prepare_environment", "configure_torch_threads"]
+__all__ = ["cpu_count", "default_threads", "inference_threads", "prepare_environment", "configure_torch_threads"]
 
 
 def cpu_count() -> int:
@@ -29,6 +31,18 @@ def cpu_count() -> int:
 def default_threads(loader_workers: int = 0) -> int:
     """Intra-op threads for one process that shares the cores with ``loader_workers`` data-loading processes."""
     return max(1, cpu_count() - max(0, int(loader_workers)))
+
+
+def inference_threads() -> int:
+    """Intra-op threads for tracking one video (onnxruntime and torch alike), see docs/runtime.md.
+
+    Measured on 2 cores (benchmarks/threads.py): 1 thread beats 2 for both back ends, so machines with up to
+    2 cores get 1. Larger machines get half their cores, at most 4: a batch-1 NanoTrack step is a few
+    milliseconds of small convolutions, which stop scaling after a few threads (not measured here; run
+    benchmarks/threads.py on such a machine to check).
+    """
+    cores = cpu_count()
+    return 1 if cores <= 2 else min(4, cores // 2)
 
 
 def prepare_environment(threads: int | None = None) -> None:

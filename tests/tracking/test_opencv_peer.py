@@ -1,4 +1,4 @@
-"""Peer check: the `nano` tracker (torch, no ST/DA, preset "nano") reproduces OpenCV's cv2.TrackerNano.
+"""Peer check: the `nano` model (torch, no ST/DA) with preset "opencv-nano" reproduces OpenCV's cv2.TrackerNano.
 
 OpenCV returns integer boxes (``int(cx - w/2), int(cy - h/2), int(w), int(h)``, C truncation), so our float
 boxes are truncated the same way before the per-frame IoU is taken; docs/tracking.md has the details.
@@ -53,7 +53,7 @@ def test_nano_reproduces_opencv_tracker_nano(shared_data, nano_torch, name):
     peer = cv2.TrackerNano_create(params)
     init = tuple(int(v) for v in gt[0])  # OTB boxes are integers: both trackers start from the same box
     peer.init(frames[0], init)
-    ours = Tracker(nano_torch, preset("nano"))
+    ours = Tracker(nano_torch, preset("opencv-nano"))
     ours.init(frames[0], np.array(init, dtype=np.float64))
     overlaps = []
     for frame in frames[1:]:

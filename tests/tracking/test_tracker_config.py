@@ -7,11 +7,20 @@ from dastsiam.models import BUILTIN_MODELS, ModelConfig
 from dastsiam.tracking import PRESETS, TrackerConfig, preset, tracker_config_for
 
 
-def test_nano_preset_mirrors_opencv_tracker_nano():
-    p = PRESETS["nano"]
+def test_opencv_nano_preset_mirrors_opencv_tracker_nano():
+    p = PRESETS["opencv-nano"]
     assert (p.window_influence, p.penalty_k, p.lr, p.context_amount) == (0.455, 0.055, 0.37, 0.5)
     assert (p.search_ratio, p.rounding, p.swap_rb, p.grid, p.window) == (2.0, "opencv", True, "opencv", "sqrt")
     assert p.scale_penalty_reference == "position" and p.min_size == 10 and p.gate_confidence == "cls"
+
+
+def test_nano_preset_is_opencv_nano_with_centred_crops():
+    """Issue 8.6: the default nano preset differs from OpenCV's only in the crop placement."""
+    import dataclasses
+
+    assert PRESETS["nano"].rounding == "subpixel"
+    assert dataclasses.replace(PRESETS["nano"], rounding="opencv") == PRESETS["opencv-nano"]
+    assert {PRESETS[name].rounding for name in PRESETS if name != "opencv-nano"} == {"subpixel"}
 
 
 def test_siamfc_preset_values():

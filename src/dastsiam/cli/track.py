@@ -129,9 +129,9 @@ def _load(args):
         model = cached_onnx_model(name, threads=args.threads)
         cfg = model.config
     else:
-        from dastsiam.runtime import configure_torch_threads
+        from dastsiam.runtime import configure_torch_threads, inference_threads
 
-        configure_torch_threads(args.threads)
+        configure_torch_threads(args.threads or inference_threads())
         model, cfg = load_model(name, device=args.device)
         if hasattr(model, "fuse_for_inference"):
             model.fuse_for_inference()  # same function, faster; this model object is ours and only tracks

@@ -2,21 +2,28 @@
 
 Presets (see docs/tracking.md for where each number comes from):
 
-``"nano"``
+``"opencv-nano"``
     OpenCV's ``TrackerNano`` (``modules/video/src/tracking/tracker_nano.cpp``) reproduced exactly, including
     its integer conventions and quirks: window influence 0.455 on ``cv2.createHanningWindow`` (the square root of
     the Hann outer product), penalty_k 0.055, lr 0.37, context 0.5,
     search crop = 2 x exemplar crop (C integer division 255/127), cell grid ``(j - S//2) * 16`` around crop
     pixel 127, crops placed with ``int()`` truncation, crops fed as RGB (``swapRB = true``), and the scale
     penalty measured against the target *position* (as OpenCV's code does), not its size.
+    tests/tracking/test_opencv_peer.py checks it against ``cv2.TrackerNano``.
+``"nano"`` (the nano models' default)
+    ``opencv-nano`` with crops centred exactly on the target (``rounding="subpixel"``, see
+    :mod:`dastsiam.tracking.crop`): OpenCV's integer crop placement puts the crop centre up to a pixel left of
+    and above the target, and the boxes came out a median 1-2 px right of and below the ground truth
+    (issue 8.6; measured in docs/tracking.md).
 ``"nano-v3"``
     NanoTrack v3's own test settings (HonglinChu/SiamTrackers ``NanoTrack/models/config/configv3.yaml`` and
     ``nanotrack/tracker/nano_tracker.py``): window influence 0.455 on the Hann outer product, penalty_k 0.138,
-    lr 0.348, pysot rounding, search side ``s_z * 255 / 127``, scale penalty against the scaled target size,
-    crops fed as BGR (as v3 was trained and tested), cell grid ``(j - S//2) * 16``. OpenCV cannot run v3, so
-    the OpenCV quirks of ``"nano"`` have no reason to apply to it.
+    lr 0.348, search side ``s_z * 255 / 127``, scale penalty against the scaled target size, crops fed as BGR
+    (as v3 was trained and tested), cell grid ``(j - S//2) * 16``; crops centred exactly on the target (v3's own
+    code places them like pysot, with the bias of issue 8.6). OpenCV cannot run v3, so the OpenCV quirks of
+    ``"opencv-nano"`` have no reason to apply to it.
 ``"siamrpn"``
-    pysot's SiamRPN++ ResNet-50 test settings (window 0.42, penalty_k 0.05, lr 0.38), pysot rounding; the
+    pysot's SiamRPN++ ResNet-50 test settings (window 0.42, penalty_k 0.05, lr 0.38), sub-pixel crops; the
     paper's update gate: weighted sum of the two classification branches, threshold 1.18 (Sec. 3.1).
 ``"siamfc"``
     SiamFC's scale-pyramid search (3 scales, step 1.0375, scale penalty 0.9745, scale lr 0.59, x16 bicubic
@@ -51,7 +58,8 @@ class TrackerConfig:
     # --- crops
     context_amount: float = 0.5  # exemplar side = sqrt((w + p)(h + p)), p = context_amount * (w + h)
     search_ratio: float | None = None  # search side / exemplar side in image pixels; None = instance/exemplar size
-    rounding: Literal["pysot", "opencv"] = "pysot"  # integer conventions of crops and context (see crop.py)
+    # crop placement: exact centre (subpixel) or a published integer convention (see crop.py)
+    rounding: Literal["subpixel", "pysot", "opencv"] = "subpixel"
     swap_rb: bool = False  # feed crops as RGB (OpenCV TrackerNano's blobFromImage(swapRB=true))
     # --- box-branch decoding (SiamRPN / NanoTrack style)
     window_influence: float = 0.42
@@ -102,7 +110,7 @@ class TrackerConfig:
 
 
 PRESETS: dict[str, TrackerConfig] = {
-    "nano": TrackerConfig(
+    "opencv-nano": TrackerConfig(
         context_amount=0.5,
         search_ratio=2.0,
         rounding="opencv",
@@ -120,7 +128,7 @@ PRESETS: dict[str, TrackerConfig] = {
     "nano-v3": TrackerConfig(
         context_amount=0.5,
         search_ratio=None,
-        rounding="pysot",
+        rounding="subpixel",
         swap_rb=False,
         window_influence=0.455,
         window="outer",
@@ -132,6 +140,9 @@ PRESETS: dict[str, TrackerConfig] = {
         gate_confidence="cls",
         update_threshold=SINGLE_BRANCH_THRESHOLD,
     ),
+}
+PRESETS["nano"] = dataclasses.replace(PRESETS["opencv-nano"], rounding="subpixel")
+PRESETS |= {
     "siamrpn": TrackerConfig(window_influence=0.42, penalty_k=0.05, lr=0.38, gate_confidence="sum",
                              gate_weights=(1.0, 1.0), update_threshold=PAPER_THRESHOLD),
     "siamfc": TrackerConfig(gate_confidence="response_max", update_threshold=SIAMFC_THRESHOLD),
