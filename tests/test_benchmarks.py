@@ -25,10 +25,11 @@ def test_speed_benchmark_prints_three_ratio_tables_and_cleans_up(tmp_path, share
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
-    for title in ("per frame", "start-up: process launch to first box", "whole command"):
+    for title in ("per frame", "per frame by frame size", "start-up: process launch to first box", "whole command"):
         assert title in out
-    ratio_rows = [line for line in out.splitlines() if line.startswith("dastsiam") and "x OpenCV" not in line]
-    assert len(ratio_rows) == 3 and all(len(row.split()) >= 6 for row in ratio_rows)
+    # per frame (x OpenCV), 320x240 and 3840x2160 (x 320x240), start-up and wall (x OpenCV)
+    ratio_rows = [line for line in out.splitlines() if line.startswith("dastsiam")]
+    assert len(ratio_rows) == 5 and all(len(row.split()) >= 6 for row in ratio_rows)
     # no dastsiam_speed_* folder left behind (".ses" is onnxruntime's own id file, written once on import)
     assert [p.name for p in temp.iterdir() if p.name != ".ses"] == []
     assert not (tmp_path / "cache").exists()  # the shipped export was used
