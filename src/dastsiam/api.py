@@ -2,16 +2,14 @@
 
 ::
 
-    import cv2, dastsiam
+    import cv2
+    import dastsiam
 
     tracker = dastsiam.load_tracker("nano")       # built-in name, .safetensors file or training checkpoint
     video = cv2.VideoCapture("assets/bag.mp4")
     ok, frame = video.read()
     tracker.init(frame, (312.6, 146.9, 105.1, 95.4))  # x, y, w, h in 0-based pixels
-    while True:
-        ok, frame = video.read()
-        if not ok:
-            break
+    while (frame := video.read()[1]) is not None:
         ok, box = tracker.update(frame)              # OpenCV style; tracker.track(frame) -> (box, score)
 
 The model, back end (``auto``: onnxruntime for trained weights on the CPU, else PyTorch), device, threads and
