@@ -10,7 +10,9 @@ model's own tracker preset plus ``--tracker-set`` overrides), logs the mean AUC 
 (``val/auc``) and ``OUT/validation.json``, copies the best to ``OUT/best.safetensors`` and stops after
 ``--patience`` validations without a better mean AUC.
 
-``--bn-eval`` keeps every BatchNorm layer in eval mode (running statistics frozen, trained affine
+``--rgb`` feeds RGB crops, which is what the ``nano`` tracker preset feeds (OpenCV's ``swapRB``); without it the
+trainer's crops are BGR (NanoTrack's own training order) and the validation should use ``--tracker-set
+swap_rb=false``. ``--bn-eval`` keeps every BatchNorm layer in eval mode (running statistics frozen, trained affine
 parameters still learn): the published statistics were estimated on the original training set and batch 8
 estimates on a 46-video set are noisy.
 """
@@ -54,6 +56,11 @@ def main(argv=None) -> int:
     parser.add_argument("--val-every", type=int, default=100)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--bn-eval", action="store_true", help="keep all BatchNorm statistics frozen")
+    parser.add_argument("--rgb", action="store_true",
+                        help="feed the network RGB crops, as the `nano` tracker preset does (swap_rb, OpenCV's "
+                             "TrackerNano); the trainer's crops are BGR")
+    parser.add_argument("--no-initial-validation", action="store_true",
+                        help="skip step 0 (the zero-initialised modules make it equal the untrained model)")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
 
@@ -80,6 +87,17 @@ def main(argv=None) -> int:
 
         trainer_module.set_train_mode = set_train_mode_bn_eval
 
+    if args.rgb:
+        from dastsiam.training import data as data_module
+
+        bgr_crop = data_module.augmented_crop
+
+        def rgb_crop(*a, **k):
+            crop, box = bgr_crop(*a, **k)
+            return crop[..., ::-1], box
+
+        data_module.augmented_crop = rgb_crop  # DataLoader workers fork after this: they get it too
+
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.out / "validation.json"
     history = json.loads(log_path.read_text()) if (args.resume and log_path.is_file()) else []
@@ -90,7 +108,7 @@ def main(argv=None) -> int:
         best_step = max(history, key=lambda h: h["auc"])["step"]
         state["since_best"] = sum(1 for h in history if h["step"] > best_step)
     meta = {"config": args.config.name, "overrides": " ".join(args.overrides), "commit": git_commit(),
-            "bn_eval": str(args.bn_eval)}
+            "bn_eval": str(args.bn_eval), "rgb": str(args.rgb)}
 
     def validate_now(trainer, step: int) -> None:
         if any(h["step"] == step for h in history):
@@ -126,7 +144,7 @@ def main(argv=None) -> int:
             validate_now(trainer, step)
 
     trainer = trainer_module.Trainer(cfg, resume=args.resume, on_step=on_step)
-    if trainer.global_step == 0:
+    if trainer.global_step == 0 and not args.no_initial_validation:
         validate_now(trainer, 0)
     if state["since_best"] >= args.patience:
         print("[validate] already stopped early (patience reached)")
