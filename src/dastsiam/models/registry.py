@@ -56,6 +56,13 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
         "light DASTSiam: NanoTrack v2 + ST + DA + BCE confidence branch (zero-initialised; cls/loc equal "
         "`nano` until fine-tuned)",
     ),
+    "dastsiam-nano": BuiltinModel(
+        ModelConfig(arch="nano", nano_version="v2", st=STConfig(enabled=True, dim=64, heads=4, ffn_dim=256),
+                    da=DAConfig(enabled=True, dim=64, heads=4, ffn_dim=256), confidence="cls_conf"),
+        "dastsiam_nano.safetensors",
+        "light DASTSiam, trained: `nano-st-da` fine-tuned on the shared training set (configs/nano_ft.yaml); "
+        "not better than `nano` (docs/ablation.md), about half as fast",
+    ),
     "dastsiam-r50": BuiltinModel(
         ModelConfig(arch="r50", st=STConfig(enabled=True), da=DAConfig(enabled=True)),
         None,
