@@ -73,8 +73,14 @@ def main(argv=None) -> int:
     from dastsiam.models.registry import save_weights
     from dastsiam.training import trainer as trainer_module
 
-    cfg = build_config(argparse.Namespace(config=args.config, set=args.overrides, data=[], device=None,
-                                          out_dir=args.out, workers=None))
+    from dastsiam.cli.train import add_parser as add_train_parser
+
+    train_parser = argparse.ArgumentParser(prog="dastsiam")
+    add_train_parser(train_parser.add_subparsers(dest="command"))
+    train_argv = ["train", str(args.config), "--out-dir", str(args.out)]
+    for item in args.overrides:
+        train_argv += ["--set", item]
+    cfg = build_config(train_parser.parse_args(train_argv))  # exactly `dastsiam train CONFIG --set ...`
 
     if args.bn_eval:
         original = trainer_module.set_train_mode
