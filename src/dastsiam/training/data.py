@@ -201,6 +201,8 @@ def steps_per_epoch(cfg: TrainConfig, world_size: int) -> int:
 
 def make_loader(dataset: TrainingSet, sampler: EpochSampler, cfg: TrainConfig, pin_memory: bool) -> DataLoader:
     workers = cfg.runtime.workers
+    if workers > 0:
+        _quiet_opencv_threads_before_fork()
     return DataLoader(
         dataset,
         batch_size=cfg.optim.batch_size,
@@ -218,8 +220,25 @@ def make_loader(dataset: TrainingSet, sampler: EpochSampler, cfg: TrainConfig, p
     )
 
 
-def _worker_init(_worker_id: int) -> None:
-    # OpenCV's own threads would fight the worker processes for the same cores
+def _quiet_opencv_threads_before_fork() -> None:
+    """One OpenCV thread in this process, set *before* the DataLoader forks its workers.
+
+    A fork copies OpenCV's thread pool in whatever state the parent left it (the validation hook and any
+    earlier tracking in the process use it) but not its threads; the child's first call that reconfigures the
+    pool (``cv2.setNumThreads``) then blocks forever in ``pthread_cond_destroy``. Setting one thread here joins
+    the parent's pool threads cleanly, the children inherit that setting, so they never touch the pool, and the
+    workers' OpenCV calls run single-threaded, which is what 1-core-per-worker wants anyway.
+    """
     import cv2
 
-    cv2.setNumThreads(1)
+    if cv2.getNumThreads() != 1:
+        cv2.setNumThreads(1)
+
+
+def _worker_init(_worker_id: int) -> None:
+    # OpenCV's own threads would fight the worker processes for the same cores. The parent set one thread
+    # before forking (_quiet_opencv_threads_before_fork); reconfiguring the inherited pool here could hang.
+    import cv2
+
+    if cv2.getNumThreads() != 1:
+        cv2.setNumThreads(1)
