@@ -96,7 +96,8 @@ def measure(arch: str, data: Path, args) -> dict:
         batch_size = cfg.optim.batch_size
         total = args.warmup + args.steps
         net = trainer._prepare_epoch(0 if arch == "nano" else cfg.optim.freeze_backbone_epochs)
-        set_train_mode(trainer.model)  # as the trainer: frozen modules (BatchNorm statistics) stay in eval mode
+        # as the trainer: frozen modules (BatchNorm statistics) stay in eval mode, all BatchNorm with optim.bn_eval
+        set_train_mode(trainer.model, trainer.cfg.optim.bn_eval)
 
         def loader():
             sampler = EpochSampler(0, total, batch_size, cfg.optim.samples_per_epoch)

@@ -1,25 +1,30 @@
-"""Fine-tune with validation and early stopping (the experiments behind docs/ablation.md).
+"""Fine-tune with validation and early stopping, validating with the onnxruntime back end (the experiments behind
+docs/ablation.md).
 
     python scripts/finetune_validated.py configs/nano_ft.yaml --out runs/ft_a [--set key=value ...]
-        [--val-every 100] [--patience 3] [--bn-eval] [--resume]
+        [--val-every N] [--patience N] [--no-initial-validation] [--bn-eval] [--rgb] [--resume]
 
-Runs :class:`dastsiam.training.trainer.Trainer` on the config; every ``--val-every`` steps (and at step 0) it
-writes the weights to ``OUT/step_XXXXX.safetensors``, tracks the validation sequences with them
-(``benchmarks/validate.py``: OTB x5, VOT bag one-pass, UAV123@10fps wakeboard7; onnxruntime back end, the
-model's own tracker preset plus ``--tracker-set`` overrides), logs the mean AUC to TensorBoard
-(``val/auc``) and ``OUT/validation.json``, copies the best to ``OUT/best.safetensors`` and stops after
-``--patience`` validations without a better mean AUC.
+The recipe lives in the config: ``dastsiam train configs/nano_ft.yaml`` alone trains it, validating with its
+built-in hook (torch back end, same sequences, same preset). This script runs the same
+:class:`dastsiam.training.trainer.Trainer` on the same config, but does the validation itself: every
+``validation.every`` steps (and at step 0 unless ``--no-initial-validation``) it writes the weights to
+``OUT/step_XXXXX.safetensors``, tracks the validation sequences with them (``benchmarks/validate.py``: OTB x5,
+VOT bag one-pass, UAV123@10fps wakeboard7; onnxruntime back end, the model's own tracker preset plus
+``--tracker-set`` overrides), logs the mean AUC to TensorBoard (``val/auc``) and ``OUT/validation.json``, copies
+the best to ``OUT/best.safetensors`` and stops after ``validation.patience`` validations without a better mean AUC.
 
-``--rgb`` feeds RGB crops, which is what the ``nano`` tracker preset feeds (OpenCV's ``swapRB``); without it the
-trainer's crops are BGR (NanoTrack's own training order) and the validation should use ``--tracker-set
-swap_rb=false``. ``--bn-eval`` keeps every BatchNorm layer in eval mode (running statistics frozen, trained affine
-parameters still learn): the published statistics were estimated on the original training set and batch 8
-estimates on a 46-video set are noisy.
+Every flag is an override of a config field, recorded in the resolved ``OUT/config.yaml``: ``--val-every N`` =
+``validation.every``, ``--patience N`` = ``validation.patience``, ``--no-initial-validation`` =
+``validation.at_start: false`` (without it this script validates step 0), ``--rgb`` =
+``augmentation.channel_order: rgb`` (the crops the ``nano`` tracker preset feeds, OpenCV's ``swapRB``),
+``--bn-eval`` = ``optim.bn_eval: true`` (every BatchNorm's running statistics frozen, affine parameters still
+learn). ``configs/nano_ft.yaml`` sets all of them already.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -53,14 +58,18 @@ def main(argv=None) -> int:
                         help="training config override (dotted key), repeatable")
     parser.add_argument("--tracker-set", action="append", default=[], metavar="KEY=VALUE",
                         help="TrackerConfig override used for validation, repeatable")
-    parser.add_argument("--val-every", type=int, default=100)
-    parser.add_argument("--patience", type=int, default=3)
-    parser.add_argument("--bn-eval", action="store_true", help="keep all BatchNorm statistics frozen")
+    parser.add_argument("--val-every", type=int, metavar="N",
+                        help="validate every N steps (overrides validation.every; default: the config's)")
+    parser.add_argument("--patience", type=int, metavar="N",
+                        help="stop after N validations without a better mean AUC (overrides validation.patience)")
+    parser.add_argument("--bn-eval", action="store_true",
+                        help="keep all BatchNorm statistics frozen (= --set optim.bn_eval=true)")
     parser.add_argument("--rgb", action="store_true",
                         help="feed the network RGB crops, as the `nano` tracker preset does (swap_rb, OpenCV's "
-                             "TrackerNano); the trainer's crops are BGR")
+                             "TrackerNano) (= --set augmentation.channel_order=rgb)")
     parser.add_argument("--no-initial-validation", action="store_true",
-                        help="skip step 0 (the zero-initialised modules make it equal the untrained model)")
+                        help="skip step 0 (the zero-initialised modules make it equal the untrained model) "
+                             "(= --set validation.at_start=false; without it step 0 is validated)")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
 
@@ -80,29 +89,19 @@ def main(argv=None) -> int:
     train_argv = ["train", str(args.config), "--out-dir", str(args.out)]
     for item in args.overrides:
         train_argv += ["--set", item]
+    # the script's flags are overrides of config fields, applied after --set (as before, they win)
+    for flag, item in [(args.bn_eval, "optim.bn_eval=true"), (args.rgb, "augmentation.channel_order=rgb")]:
+        if flag:
+            train_argv += ["--set", item]
+    if args.patience is not None:
+        train_argv += ["--set", f"validation.patience={args.patience}"]
+    train_argv += ["--set", f"validation.at_start={'false' if args.no_initial_validation else 'true'}"]
     cfg = build_config(train_parser.parse_args(train_argv))  # exactly `dastsiam train CONFIG --set ...`
-
-    if args.bn_eval:
-        original = trainer_module.set_train_mode
-
-        def set_train_mode_bn_eval(model):
-            original(model)
-            for module in model.modules():
-                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                    module.eval()
-
-        trainer_module.set_train_mode = set_train_mode_bn_eval
-
-    if args.rgb:
-        from dastsiam.training import data as data_module
-
-        bgr_crop = data_module.augmented_crop
-
-        def rgb_crop(*a, **k):
-            crop, box = bgr_crop(*a, **k)
-            return crop[..., ::-1], box
-
-        data_module.augmented_crop = rgb_crop  # DataLoader workers fork after this: they get it too
+    configured = cfg.validation.every > 0  # a config without a validation section: the script's old defaults
+    val_every = args.val_every or (cfg.validation.every if configured else 100)
+    patience = args.patience if args.patience is not None else (cfg.validation.patience if configured else 3)
+    if cfg.validation.data:  # recorded in the resolved config.yaml (without data the config cannot hold it)
+        cfg = dataclasses.replace(cfg, validation=dataclasses.replace(cfg.validation, every=val_every))
 
     args.out.mkdir(parents=True, exist_ok=True)
     log_path = args.out / "validation.json"
@@ -114,7 +113,7 @@ def main(argv=None) -> int:
         best_step = max(history, key=lambda h: h["auc"])["step"]
         state["since_best"] = sum(1 for h in history if h["step"] > best_step)
     meta = {"config": args.config.name, "overrides": " ".join(args.overrides), "commit": git_commit(),
-            "bn_eval": str(args.bn_eval), "rgb": str(args.rgb)}
+            "bn_eval": str(cfg.optim.bn_eval), "rgb": str(cfg.augmentation.channel_order == "rgb")}
 
     def validate_now(trainer, step: int) -> None:
         if any(h["step"] == step for h in history):
@@ -141,22 +140,23 @@ def main(argv=None) -> int:
             state["since_best"] += 1
         print(f"[validate] step {step}: mean AUC {mean['auc']:.4f} precision {mean['precision']:.4f} "
               f"(best {state['best']:.4f}, {entry['seconds']} s)", flush=True)
-        if state["since_best"] >= args.patience:
-            print(f"[validate] no better mean AUC for {args.patience} validations: stopping", flush=True)
+        if patience and state["since_best"] >= patience:
+            print(f"[validate] no better mean AUC for {patience} validations: stopping", flush=True)
             trainer.request_stop()
 
     def on_step(trainer, step: int, values: dict) -> None:
-        if step % args.val_every == 0:
+        if step % val_every == 0:
             validate_now(trainer, step)
 
-    trainer = trainer_module.Trainer(cfg, resume=args.resume, on_step=on_step)
-    if trainer.global_step == 0 and not args.no_initial_validation:
+    # the validation above replaces the trainer's built-in one (same sequences, onnxruntime back end)
+    trainer = trainer_module.Trainer(cfg, resume=args.resume, on_step=on_step, builtin_validation=False)
+    if trainer.global_step == 0 and cfg.validation.at_start:
         validate_now(trainer, 0)
-    if state["since_best"] >= args.patience:
+    if patience and state["since_best"] >= patience:
         print("[validate] already stopped early (patience reached)")
         return 0
     result = trainer.fit()
-    if not result.interrupted or state["since_best"] >= args.patience:
+    if not result.interrupted or (patience and state["since_best"] >= patience):
         validate_now(trainer, trainer.global_step)
     print(f"best mean AUC {state['best']:.4f}; weights: {args.out / 'best.safetensors'}")
     return 0

@@ -67,6 +67,10 @@ class CropAugConfig:
 @dataclass
 class AugmentationConfig:
     context_amount: float = 0.5  # template side = sqrt((w + c(w+h)) (h + c(w+h))) (SiamFC)
+    # channel order of every crop the network is fed (frames are read BGR by OpenCV): bgr (NanoTrack's / pysot's
+    # own training order) or rgb -- set it to what the model's tracker preset feeds at tracking time
+    # (TrackerConfig.swap_rb: the `nano` preset feeds RGB, as OpenCV's TrackerNano does with swapRB)
+    channel_order: Literal["bgr", "rgb"] = "bgr"
     colour_strength: float = 0.1  # std of the per-channel gain / brightness jitter
     template: CropAugConfig = field(default_factory=lambda: CropAugConfig(shift=4.0, scale=0.05))
     search: CropAugConfig = field(default_factory=lambda: CropAugConfig(shift=64.0, scale=0.18, blur=0.2))
@@ -125,6 +129,10 @@ class OptimConfig:
     backbone_lr_scale: float = 0.1  # backbone lr relative to the rest once unfrozen (pysot)
     frozen: list[str] = field(default_factory=list)  # parameter-name prefixes that are never trained
     grad_clip: float = 10.0  # max gradient norm (0 = off)
+    # True: every BatchNorm layer stays in eval mode while training -- running statistics frozen (the published
+    # ones, estimated on the original training set), affine weight/bias still trained unless frozen. False: only
+    # BatchNorm layers whose parameters are all frozen stay in eval mode (pysot)
+    bn_eval: bool = False
 
 
 @dataclass

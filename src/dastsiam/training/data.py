@@ -99,7 +99,8 @@ class SamplePlan:
 class TrainingSet(Dataset):
     """Index -> one training sample (a dict of tensors), deterministic in ``(seed, index)``.
 
-    Keys: ``z_i`` (and ``z_a``, ``z_c`` in triplet mode) ``(3, E, E)`` and ``x`` ``(3, I, I)`` uint8 BGR crops;
+    Keys: ``z_i`` (and ``z_a``, ``z_c`` in triplet mode) ``(3, E, E)`` and ``x`` ``(3, I, I)`` uint8 crops
+    (BGR, or RGB with ``augmentation.channel_order: rgb``);
     ``cls`` ``(S, S)``, ``reg`` ``(4, S, S)``, ``reg_weight`` and ``centerness`` ``(S, S)`` float32 targets;
     ``box`` ``(4,)`` the target in search-crop pixels (NaN for a negative pair).
     """
@@ -154,7 +155,7 @@ class TrainingSet(Dataset):
             side = context_side(box, aug.context_amount)
             crop, _ = augmented_crop(track.frames[frame], box, side, geo.exemplar_size,
                                      aug.noisy_template if noisy else aug.template, aug.colour_strength, rng)
-            return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
+            return _to_tensor(crop, aug.channel_order)
 
         sample["z_i"] = template(choice.initial, noisy=False)
         if choice.accumulated is not None:
@@ -167,7 +168,7 @@ class TrainingSet(Dataset):
         side = context_side(box, aug.context_amount) * geo.instance_size / geo.exemplar_size
         crop, box_in_crop = augmented_crop(search_track.frames[search_frame], box, side, geo.instance_size,
                                            aug.search, aug.colour_strength, rng)
-        sample["x"] = torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
+        sample["x"] = _to_tensor(crop, aug.channel_order)
         targets = assign_targets(None if negative else box_in_crop, geo, cfg.labels)
         sample["cls"] = torch.from_numpy(targets.cls)
         sample["reg"] = torch.from_numpy(targets.reg)
@@ -176,6 +177,14 @@ class TrainingSet(Dataset):
         sample["box"] = torch.from_numpy(
             np.full(4, np.nan, np.float32) if negative else box_in_crop.astype(np.float32))
         return sample
+
+
+def _to_tensor(crop: np.ndarray, channel_order: str) -> torch.Tensor:
+    """(H, W, 3) BGR crop -> (3, H, W) uint8 tensor in ``augmentation.channel_order`` (the augmentation, colour
+    jitter included, runs in BGR either way; "rgb" only reverses the channels at the end)."""
+    if channel_order == "rgb":
+        crop = crop[..., ::-1]
+    return torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1)))
 
 
 class EpochSampler(Sampler[int]):

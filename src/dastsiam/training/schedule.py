@@ -46,13 +46,16 @@ def apply_freezing(model: nn.Module, cfg: OptimConfig, epoch: int) -> set[str]:
     return trainable
 
 
-def set_train_mode(model: nn.Module) -> None:
+def set_train_mode(model: nn.Module, bn_eval: bool = False) -> None:
     """``model.train()``, except that modules whose parameters are all frozen stay in eval mode, so frozen
-    BatchNorm statistics are not updated either (pysot does the same)."""
+    BatchNorm statistics are not updated either (pysot does the same). ``bn_eval`` (``optim.bn_eval``) keeps
+    every BatchNorm layer in eval mode: running statistics frozen, affine parameters still trainable."""
     model.train()
     for module in model.modules():
         params = list(module.parameters(recurse=True))
         if params and not any(p.requires_grad for p in params):
+            module.eval()
+        elif bn_eval and isinstance(module, nn.modules.batchnorm._BatchNorm):
             module.eval()
 
 

@@ -117,10 +117,12 @@ def initial_weights(spec: str) -> tuple[dict[str, torch.Tensor], str]:
 class Trainer:
     """Trains ``cfg.model`` on ``cfg.data``. ``sources`` (lists of :class:`TrackSource`, one per dataset) may be
     passed in directly; otherwise they are read from the configured datasets before anything else happens,
-    so bad data fails fast."""
+    so bad data fails fast. ``builtin_validation=False`` leaves ``validation.*`` to the caller (its ``on_step``
+    validates and calls :meth:`request_stop`, as ``scripts/finetune_validated.py`` does); the config, and so the
+    saved ``config.yaml``, keep the validation settings."""
 
     def __init__(self, cfg: TrainConfig, resume: bool = False, sources=None,
-                 on_step: Callable[["Trainer", int, dict], None] | None = None):
+                 on_step: Callable[["Trainer", int, dict], None] | None = None, builtin_validation: bool = True):
         self.cfg = cfg
         self.on_step = on_step
         self.dist = init_distributed(cfg.runtime.device)
@@ -137,7 +139,7 @@ class Trainer:
 
         sources = load_sources(cfg) if sources is None else sources
         self.validation_set = None
-        if cfg.validation.every > 0 and self.dist.is_main:
+        if builtin_validation and cfg.validation.every > 0 and self.dist.is_main:
             from dastsiam.training.validation import load_validation_set
 
             self.validation_set = load_validation_set(cfg.validation.data, cfg.validation.max_frames)
@@ -349,7 +351,7 @@ class Trainer:
                 self.run_validation(writer)
             while self.epoch < cfg.optim.epochs and not (interrupted or reached_max_steps):
                 net = self._prepare_epoch(self.epoch)
-                set_train_mode(self.model)
+                set_train_mode(self.model, cfg.optim.bn_eval)
                 sampler = EpochSampler(self.epoch, self.steps_per_epoch, cfg.optim.batch_size,
                                        cfg.optim.samples_per_epoch, self.dist.rank, self.dist.world_size,
                                        self.step_in_epoch, cfg.sampling.reseed_each_epoch)
