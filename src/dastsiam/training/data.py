@@ -37,18 +37,9 @@ class TrackSource:
 def load_sources(cfg: TrainConfig) -> list[list[TrackSource]]:
     """Read every configured dataset with :func:`dastsiam.datasets.load_dataset` and keep the sequences with
     enough usable frames. Raises :class:`InputError` naming the dataset when nothing usable is left."""
-    from dastsiam.datasets import load_dataset
-
     out = []
     for i, source in enumerate(cfg.data):
-        if not source.root.exists():
-            raise InputError(f"data[{i}] ({source.kind}): dataset folder {source.root} does not exist")
-        try:
-            sequences = load_dataset(source.kind, source.root, split=source.split, names=source.names)
-        except (DastsiamError, ConfigError):
-            raise
-        except (OSError, ValueError) as exc:
-            raise InputError(f"data[{i}] ({source.kind}) {source.root}: {exc}") from None
+        sequences = read_source(source, f"data[{i}]")
         tracks = sources_from_sequences(sequences, cfg)
         if not tracks:
             need = max(cfg.sampling.min_valid_frames, 1 if cfg.sampling.image_pairs else 2)
@@ -59,6 +50,21 @@ def load_sources(cfg: TrainConfig) -> list[list[TrackSource]]:
             )
         out.append(tracks)
     return out
+
+
+def read_source(source: DataSourceConfig, key: str) -> list[Sequence]:
+    """The sequences of one configured dataset (:func:`dastsiam.datasets.load_dataset`); a missing folder or an
+    unreadable file is an :class:`InputError` naming the config ``key`` (``data[0]``, ``validation.data[1]``)."""
+    from dastsiam.datasets import load_dataset
+
+    if not source.root.exists():
+        raise InputError(f"{key} ({source.kind}): dataset folder {source.root} does not exist")
+    try:
+        return load_dataset(source.kind, source.root, split=source.split, names=source.names)
+    except (DastsiamError, ConfigError):
+        raise
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{key} ({source.kind}) {source.root}: {exc}") from None
 
 
 def sources_from_sequences(sequences: list[Sequence], cfg: TrainConfig) -> list[TrackSource]:

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dastsiam.config import ConfigError
-from dastsiam.errors import DastsiamError, InputError
+from dastsiam.errors import InputError
 from dastsiam.sequence import Sequence
 from dastsiam.training.config import DataSourceConfig
 
@@ -45,21 +44,13 @@ def load_validation_set(sources: list[DataSourceConfig], max_frames: int = 0) ->
     """Read the configured validation datasets (``names`` restricts each to those sequences); fails with an
     :class:`InputError` naming ``validation.data[i]`` when one cannot be read or is empty. ``max_frames`` > 0
     keeps only the first frames of each sequence (a quicker check)."""
-    from dastsiam.datasets import load_dataset
+    from dastsiam.training.data import read_source
 
     out = []
     for i, source in enumerate(sources):
-        where = f"validation.data[{i}] ({source.kind}) {source.root}"
-        if not source.root.exists():
-            raise InputError(f"{where}: dataset folder does not exist")
-        try:
-            sequences = load_dataset(source.kind, source.root, split=source.split, names=source.names)
-        except (DastsiamError, ConfigError):
-            raise
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{where}: {exc}") from None
+        sequences = read_source(source, f"validation.data[{i}]")
         if not sequences:
-            raise InputError(f"{where}: no sequences")
+            raise InputError(f"validation.data[{i}] ({source.kind}) {source.root}: no sequences")
         for seq in sequences:
             if max_frames > 0 and len(seq) > max_frames:
                 seq = Sequence(seq.name, list(seq.frames[:max_frames]), seq.ground_truth[:max_frames],
