@@ -143,6 +143,18 @@ def test_track_signal_leaves_a_playable_video(tmp_path, sig):
     assert decoded == written  # every tracked frame is in the finished video
 
 
+def test_a_signal_between_the_box_line_and_the_video_frame_waits_for_both():
+    from dastsiam.cli.track import _signals_deferred
+
+    both_written = False
+    with pytest.raises(KeyboardInterrupt):
+        with _signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # without the deferral the interrupt lands here
+            both_written = True
+    assert both_written
+
+
 # ---------------------------------------------------------------- 9.5 a mistyped --box file
 def test_track_mistyped_box_file_says_it_does_not_exist(tmp_path):
     proc = dastsiam("track", VIDEO, "--box", "assets/bag_init_bx.txt", "--out", tmp_path / "o")

@@ -11,8 +11,11 @@ being the given box. Lines are flushed as frames are tracked, so a failure at fr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -231,6 +234,35 @@ def _draw(frame: np.ndarray, box, index: int, score: float) -> np.ndarray:
     return image
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM until the block is done, then act on the first one as the handlers in place would.
+
+    Python-level handlers, not the thread signal mask: the kernel hands a process signal to any thread that
+    does not block it (onnxruntime's, OpenCV's, tqdm's), so masking the main thread alone defers nothing.
+    Only the main thread can change handlers; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[tuple[int, object]] = []
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, lambda number, frame: pending.append((number, frame)))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if pending:
+            signum, frame = pending[0]
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler != signal.SIG_IGN:
+                signal.raise_signal(signum)
+
+
 class _Outputs:
     """``DIR/boxes.txt`` (and ``DIR/tracked.mp4``), checked and opened before any tracking work starts.
 
@@ -266,15 +298,19 @@ class _Outputs:
                 raise OutputError(f"{self.video_path}: cannot open a video writer (mp4v)")
 
     def write(self, box, frame: np.ndarray, index: int, score: float) -> None:
-        try:
-            self.boxes.write(format_box(box) + "\n")
-            self.boxes.flush()
-        except OSError as exc:
-            raise OutputError(f"{self.boxes_path}: cannot write ({exc.strerror or exc}); "
-                              f"the first {self.lines} lines are kept") from None
-        self.lines += 1
-        if self.writer is not None:
-            self.writer.write(_draw(frame, box, index, score))
+        annotated = _draw(frame, box, index, score) if self.writer is not None else None
+        # boxes.txt and the video must hold the same frames: a Ctrl-C / SIGTERM between the two writes would
+        # leave one file a frame ahead, so both signals wait until the pair is written
+        with _signals_deferred():
+            try:
+                self.boxes.write(format_box(box) + "\n")
+                self.boxes.flush()
+            except OSError as exc:
+                raise OutputError(f"{self.boxes_path}: cannot write ({exc.strerror or exc}); "
+                                  f"the first {self.lines} lines are kept") from None
+            self.lines += 1
+            if self.writer is not None:
+                self.writer.write(annotated)
 
     def close(self) -> None:
         """Finish both files (also on errors, Ctrl-C and SIGTERM: an mp4 is only playable once released)."""
