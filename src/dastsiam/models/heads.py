@@ -36,41 +36,50 @@ class DepthwiseXCorr(nn.Module):
         return xcorr_depthwise(self.conv_search(f_s), self.conv_kernel(f_z))
 
 
-class BoxHead(nn.Module):
-    """Anchor-free head over the correlation map (one prediction per output cell).
+class _CorrelationBranches(nn.Module):
+    """The two depth-wise correlation branches both heads share: ``DepthwiseXCorr -> 3x3 conv+BN+ReLU (padded)``
+    for classification (feeding the 2-way ``cls`` and the BCE ``conf`` logits; FCOS puts its extra branch on the
+    classification tower too) and for regression (feeding ``loc``), with ``per_cell`` predictions per cell."""
 
-    Two correlation branches (as SiamBAN / SiamCAR): the classification branch feeds the 2-way ``cls``
-    logits and the ``conf`` logit (FCOS puts its centre-ness on the classification tower too); the
-    regression branch feeds ``loc``. Each branch: ``DepthwiseXCorr -> 3x3 conv+BN+ReLU (padded) -> 1x1``.
+    def __init__(self, channels: int, hidden: int, per_cell: int):
+        super().__init__()
+        self.cls_xcorr = DepthwiseXCorr(channels, hidden)
+        self.loc_xcorr = DepthwiseXCorr(channels, hidden)
+        self.cls_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
+        self.loc_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
+        self.cls = nn.Conv2d(hidden, 2 * per_cell, 1)
+        self.conf = nn.Conv2d(hidden, per_cell, 1)
+        self.loc = nn.Conv2d(hidden, 4 * per_cell, 1)
+        for conv in (self.cls, self.conf, self.loc):
+            nn.init.normal_(conv.weight, std=0.01)
+            nn.init.zeros_(conv.bias)
+
+    def raw_outputs(self, f_z: torch.Tensor, f_s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(cls, raw loc, conf)`` logits before any head-specific transform of ``loc``."""
+        cls_features = self.cls_tower(self.cls_xcorr(f_z, f_s))
+        loc_features = self.loc_tower(self.loc_xcorr(f_z, f_s))
+        return self.cls(cls_features), self.loc(loc_features), self.conf(cls_features)
+
+
+class BoxHead(_CorrelationBranches):
+    """Anchor-free head over the correlation map (one prediction per output cell), as SiamBAN / SiamCAR.
 
     ``loc = stride * exp(scale * raw)`` with a learnable ``scale`` (init 1): distances are positive, start
     near one cell (``stride`` px) and the exponent's range stays small for boxes up to the crop size.
     """
 
     def __init__(self, channels: int, stride: int, hidden: int = 256):
-        super().__init__()
+        super().__init__(channels, hidden, per_cell=1)
         self.stride = float(stride)
-        self.cls_xcorr = DepthwiseXCorr(channels, hidden)
-        self.loc_xcorr = DepthwiseXCorr(channels, hidden)
-        self.cls_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
-        self.loc_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
-        self.cls = nn.Conv2d(hidden, 2, 1)
-        self.conf = nn.Conv2d(hidden, 1, 1)
-        self.loc = nn.Conv2d(hidden, 4, 1)
         self.loc_scale = nn.Parameter(torch.ones(1))
-        for conv in (self.cls, self.conf, self.loc):
-            nn.init.normal_(conv.weight, std=0.01)
-            nn.init.zeros_(conv.bias)
 
     def forward(self, f_z: torch.Tensor, f_s: torch.Tensor) -> HeadOutput:
-        cls_features = self.cls_tower(self.cls_xcorr(f_z, f_s))
-        loc_features = self.loc_tower(self.loc_xcorr(f_z, f_s))
-        log_distance = (self.loc(loc_features) * self.loc_scale).clamp(max=_MAX_LOG_DISTANCE)
-        return HeadOutput(cls=self.cls(cls_features), loc=self.stride * torch.exp(log_distance),
-                          conf=self.conf(cls_features))
+        cls, raw_loc, conf = self.raw_outputs(f_z, f_s)
+        log_distance = (raw_loc * self.loc_scale).clamp(max=_MAX_LOG_DISTANCE)
+        return HeadOutput(cls=cls, loc=self.stride * torch.exp(log_distance), conf=conf)
 
 
-class AnchorHead(nn.Module):
+class AnchorHead(_CorrelationBranches):
     """SiamRPN's anchor-based head (the paper's: "we keep SiamRPN's anchors and change only their label
     assignment", Sec. 2.3 / 3.1) on the same two depth-wise correlation branches as :class:`BoxHead`.
 
@@ -83,20 +92,9 @@ class AnchorHead(nn.Module):
     """
 
     def __init__(self, channels: int, num_anchors: int, hidden: int = 256):
-        super().__init__()
+        super().__init__(channels, hidden, per_cell=num_anchors)
         self.num_anchors = num_anchors
-        self.cls_xcorr = DepthwiseXCorr(channels, hidden)
-        self.loc_xcorr = DepthwiseXCorr(channels, hidden)
-        self.cls_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
-        self.loc_tower = conv_bn_relu(hidden, hidden, 3, padding=1)
-        self.cls = nn.Conv2d(hidden, 2 * num_anchors, 1)
-        self.conf = nn.Conv2d(hidden, num_anchors, 1)
-        self.loc = nn.Conv2d(hidden, 4 * num_anchors, 1)
-        for conv in (self.cls, self.conf, self.loc):
-            nn.init.normal_(conv.weight, std=0.01)
-            nn.init.zeros_(conv.bias)
 
     def forward(self, f_z: torch.Tensor, f_s: torch.Tensor) -> HeadOutput:
-        cls_features = self.cls_tower(self.cls_xcorr(f_z, f_s))
-        loc_features = self.loc_tower(self.loc_xcorr(f_z, f_s))
-        return HeadOutput(cls=self.cls(cls_features), loc=self.loc(loc_features), conf=self.conf(cls_features))
+        cls, loc, conf = self.raw_outputs(f_z, f_s)
+        return HeadOutput(cls=cls, loc=loc, conf=conf)
