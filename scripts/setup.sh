@@ -8,5 +8,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install -q -r requirements/cpu.txt
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -r requirements/cpu.txt -c requirements/lock.txt
+# the lock decides every version (a new release of a dependency cannot break a fresh set-up)
+.venv/bin/python -m pip install -q -e ".[dev]" -c requirements/lock.txt
