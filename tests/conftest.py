@@ -17,3 +17,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Name the web app's browser screenshots (tests/test_app.py) at the end of the log, xdist workers' too."""
+    factory = getattr(config, "_tmp_path_factory", None)
+    folders = [Path(os.environ["DASTSIAM_SCREENSHOTS"])] if os.environ.get("DASTSIAM_SCREENSHOTS") else []
+    if factory is not None:
+        try:
+            folders += list(factory.getbasetemp().glob("**/app-screenshots"))
+        except OSError:
+            pass
+    shots = sorted({p for folder in folders if folder.is_dir() for p in folder.glob("*.png")})
+    if shots:
+        terminalreporter.section("web app screenshots (tests/test_app.py)")
+        for path in shots:
+            terminalreporter.write_line(str(path))

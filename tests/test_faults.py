@@ -280,3 +280,56 @@ def test_every_issue_9_case_has_its_test():
             path, name = node.split("::")
             source = (REPO / path).read_text() if (REPO / path).is_file() else ""
             assert re.search(rf"^def {re.escape(name)}\(", source, flags=re.M), f"{case}: {node} is gone"
+
+
+# ---------------------------------------------------------------- issue 20: the web app's bugs and limits
+# Each through a real `dastsiam app` process (HTTP) or its command line, in tests/test_app_faults.py; the page
+# itself in tests/test_app.py. Kept apart from the other areas' entries so that rebases merge.
+ISSUE_20_APP = {
+    "B1 app stopped while tracking keeps a playable video": [
+        "tests/test_app_faults.py::test_app_stopped_while_tracking_keeps_a_playable_video",
+    ],
+    "B3 app open of a FIFO refused, later opens work": [
+        "tests/test_app_faults.py::test_app_refuses_a_fifo_and_later_opens_still_work",
+    ],
+    "B4 non-ASCII token: 403, no traceback": [
+        "tests/test_app_faults.py::test_app_non_ascii_token_gets_403_not_a_traceback",
+    ],
+    "B5 concurrent truncated-JPEG tracks keep the app's stderr": [
+        "tests/test_app_faults.py::test_app_concurrent_tracks_of_truncated_jpegs_keep_stderr",
+    ],
+    "B6 names outside Latin-1 and quotes: upload, download": [
+        "tests/test_app_faults.py::test_app_names_outside_latin1_upload_and_download",
+        "tests/test_app.py::test_upload_of_a_name_outside_latin1_in_the_browser",
+    ],
+    "B7 OS errors are replies; failed and partial uploads deleted": [
+        "tests/test_app_faults.py::test_app_os_errors_are_replies_and_failed_uploads_leave_nothing",
+        "tests/test_app_faults.py::test_app_upload_onto_a_full_disk_is_a_reply_and_leaves_nothing",
+    ],
+    "B8 bad --workdir, failed starts: one line, nothing left": [
+        "tests/test_app_faults.py::test_app_bad_workdir_and_failed_starts_are_one_line_and_leave_nothing",
+    ],
+    "B21 app cancel": [
+        "tests/test_app_faults.py::test_app_cancel_keeps_the_frames_tracked_so_far",
+        "tests/test_app.py::test_progress_live_preview_and_cancel_in_the_browser",
+    ],
+    "B22 --host 0.0.0.0 serves other machines with the token": [
+        "tests/test_app_faults.py::test_app_on_every_interface_serves_other_machines_with_the_token",
+    ],
+    "B23 app open fails when frame 0 cannot be written": [
+        "tests/test_app_faults.py::test_app_open_fails_when_the_first_frame_cannot_be_written",
+    ],
+    "app limits: idle connections, uploads, playback frames": [
+        "tests/test_app_faults.py::test_app_closes_idle_connections",
+        "tests/test_app_faults.py::test_app_caps_the_number_and_size_of_uploads",
+        "tests/test_app_faults.py::test_app_playback_frames_are_small_and_freed_on_close",
+    ],
+}
+
+
+def test_every_issue_20_app_case_has_its_test():
+    for case, tests in ISSUE_20_APP.items():
+        for node in tests:
+            path, name = node.split("::")
+            source = (REPO / path).read_text() if (REPO / path).is_file() else ""
+            assert re.search(rf"^def {re.escape(name)}\(", source, flags=re.M), f"{case}: {node} is gone"

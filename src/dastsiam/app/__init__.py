@@ -3,6 +3,6 @@
 See :mod:`dastsiam.app.server` and docs/usage.md.
 """
 
-from dastsiam.app.server import AppServer, serve
+from dastsiam.app.server import AppServer, Limits, serve
 
-__all__ = ["AppServer", "serve"]
+__all__ = ["AppServer", "Limits", "serve"]

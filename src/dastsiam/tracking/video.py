@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import warnings
 from pathlib import Path
 from typing import Iterator
@@ -65,22 +66,45 @@ def _truncated_jpeg(file: Path) -> bool:
     return not tail.rstrip(b"\x00").endswith(b"\xff\xd9")
 
 
+_SILENCE_LOCK = threading.Lock()
+_silenced = {"depth": 0, "saved": None}
+
+
 @contextlib.contextmanager
 def _stderr_silenced():
-    """libjpeg prints "Premature end of JPEG file" on file descriptor 2 itself; our warning replaces it."""
+    """libjpeg prints "Premature end of JPEG file" on file descriptor 2 itself; our warning replaces it.
+
+    Descriptor 2 belongs to the whole process, so threads decoding at once (the web app's tracks) share one
+    redirection: the first in saves the real descriptor, the last out restores it. Saving and restoring per
+    thread lost the real one for good when two overlapped (issue 20 B5)."""
+    with _SILENCE_LOCK:
+        if _silenced["depth"] == 0:
+            try:
+                sys.stderr.flush()
+                saved = os.dup(2)
+            except (OSError, ValueError):  # no real descriptor 2 (embedded interpreters)
+                saved = None
+            if saved is not None:
+                try:
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    try:
+                        os.dup2(devnull, 2)
+                    finally:
+                        os.close(devnull)
+                except OSError:
+                    os.close(saved)
+                    saved = None
+            _silenced["saved"] = saved
+        _silenced["depth"] += 1
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real descriptor 2 (embedded interpreters)
         yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _SILENCE_LOCK:
+            _silenced["depth"] -= 1
+            if _silenced["depth"] == 0 and _silenced["saved"] is not None:
+                saved, _silenced["saved"] = _silenced["saved"], None
+                os.dup2(saved, 2)
+                os.close(saved)
 
 
 def read_frame(file: Path, index: int) -> np.ndarray:
