@@ -73,7 +73,18 @@ def apply_data_arguments(cfg: TrainConfig, values: list[str]) -> TrainConfig:
     if typed:
         if len(typed) != len(values):
             raise ConfigError("--data: use either KIND=PATH for every entry or plain paths for every entry")
-        return dataclasses.replace(cfg, data=[DataSourceConfig(kind=k, root=Path(p)) for k, p in typed])
+        # each KIND=PATH takes the place of the config's next entry of that kind, keeping its split, weight and
+        # names (a new kind gets the defaults: its train split, dastsiam.training.data.training_source)
+        unused = list(cfg.data)
+        data = []
+        for kind, path in typed:
+            match = next((source for source in unused if source.kind == kind), None)
+            if match is None:
+                data.append(DataSourceConfig(kind=kind, root=Path(path)))
+            else:
+                unused.remove(match)
+                data.append(dataclasses.replace(match, root=Path(path)))
+        return dataclasses.replace(cfg, data=data)
     if len(values) != len(cfg.data):
         raise ConfigError(f"--data: {len(values)} path(s) given but the config lists {len(cfg.data)} dataset(s); "
                           f"give one path per dataset or KIND=PATH entries")

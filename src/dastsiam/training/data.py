@@ -9,6 +9,7 @@ depend on the number of workers or processes, and a resumed run sees exactly the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,13 +35,66 @@ class TrackSource:
     usable: np.ndarray  # sorted usable frame indices
 
 
-def load_sources(cfg: TrainConfig) -> list[list[TrackSource]]:
-    """Read every configured dataset with :func:`dastsiam.datasets.load_dataset` and keep the sequences with
-    enough usable frames. Raises :class:`InputError` naming the dataset when nothing usable is left."""
+#: benchmarks with an official train/test division: the split training reads when the config names none
+TRAIN_SPLITS = {"lasot": "train", "got10k": "train", "imagenet_vid": "train"}
+#: splits that training never reads (their videos are the benchmarks' test sets)
+TEST_SPLITS = {"test", "testing"}
+
+
+def training_source(source: DataSourceConfig, key: str) -> tuple[DataSourceConfig, str]:
+    """``source`` with the split training reads, and a label for the start-up line.
+
+    Whatever the spelling (config, ``--data KIND=PATH``, ``--data PATH``, ``--set``): a benchmark with a
+    train/test division reads its train split unless the config names another; a test split is refused, and so
+    is a LaSOT root without ``training_set.txt`` (the reader would otherwise load all 1400 videos, the 280 test
+    videos included), and a GOT-10k folder named ``test``. Raises :class:`ConfigError` / :class:`InputError`
+    naming ``key``.
+    """
+    import dataclasses
+
+    split = source.split
+    if split is not None and split.lower() in TEST_SPLITS:
+        raise ConfigError(f"{key}: {source.kind} split {split!r} is a test split; training reads train splits only")
+    if source.kind == "lasot":
+        split = split or "train"
+        from dastsiam.datasets.lasot import _SPLIT_FILES
+
+        list_file = Path(source.root) / _SPLIT_FILES.get(split, "training_set.txt")
+        if Path(source.root).is_dir() and not list_file.is_file():
+            raise InputError(f"{key} (lasot): {list_file} not found: a LaSOT root needs its split lists "
+                             f"(training_set.txt, testing_set.txt) so the 280 test videos stay out of training")
+        return dataclasses.replace(source, split=split), split
+    if source.kind == "got10k":
+        root = Path(source.root)
+        if (root / "list.txt").is_file() and split is None:  # a split folder itself (GOT-10k's train/)
+            if root.name.lower() in TEST_SPLITS:
+                raise ConfigError(f"{key}: {root} is GOT-10k's test split; training reads train splits only")
+            return source, root.name
+        split = split or "train"
+        return dataclasses.replace(source, split=split), split
+    if source.kind in TRAIN_SPLITS:
+        split = split or TRAIN_SPLITS[source.kind]
+        return dataclasses.replace(source, split=split), split
+    return source, split or "all"
+
+
+def load_sources(cfg: TrainConfig, report=None) -> list[list[TrackSource]]:
+    """Read every configured dataset with :func:`dastsiam.datasets.load_dataset` (train splits only:
+    :func:`training_source`) and keep the sequences with enough usable frames. Raises :class:`InputError`
+    naming the dataset when nothing usable is left. ``report(line)`` receives one line per dataset:
+    ``data[0] lasot (train): 1120 videos (/data/LaSOT)``."""
     out = []
-    for i, source in enumerate(cfg.data):
+    for i, configured in enumerate(cfg.data):
+        source, label = training_source(configured, f"data[{i}]")
         sequences = read_source(source, f"data[{i}]")
         tracks = sources_from_sequences(sequences, cfg)
+        if report is not None:
+            stills = sum(len(t.usable) < 2 for t in tracks)
+            videos = len(tracks) - stills
+            parts = [f"{videos} video{'s' if videos != 1 else ''}"] if videos or not stills else []
+            parts += [f"{stills} still image{'s' if stills != 1 else ''}"] if stills else []
+            what = " + ".join(parts)
+            report(f"data[{i}] {source.kind} ({label}): {what} ({source.root})")
         if not tracks:
             need = max(cfg.sampling.min_valid_frames, 1 if cfg.sampling.image_pairs else 2)
             raise InputError(

@@ -137,7 +137,9 @@ class Trainer:
         self._stop_signal: int | None = None
         self._early_stop = False
 
-        sources = load_sources(cfg) if sources is None else sources
+        if sources is None:  # one start-up line per dataset: kind, split, videos (rank 0)
+            report = (lambda line: print(f"dastsiam train: {line}", flush=True)) if self.dist.is_main else None
+            sources = load_sources(cfg, report)
         self.validation_set = None
         if builtin_validation and cfg.validation.every > 0 and self.dist.is_main:
             from dastsiam.training.validation import load_validation_set
