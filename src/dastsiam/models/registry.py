@@ -26,6 +26,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 # arch -> "module:function" building an untrained SiameseModel from a ModelConfig
 _BUILDERS = {
     "r50": "dastsiam.models.siamrpn:build",
+    "mobilenetv2": "dastsiam.models.siamrpn:build",
     "alexnet": "dastsiam.models.siamfc:build",
     "nano": "dastsiam.models.nano:build",
 }

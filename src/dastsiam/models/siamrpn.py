@@ -1,10 +1,11 @@
 """The paper's tracker: SiamRPN with a modified ResNet-50, depth-wise correlation and SiamRPN's anchor head
 (cls / loc / conf; ``ModelConfig.head: ltrb`` switches to an anchor-free head), with ST on the template and DA on
-the search features (arch ``"r50"``).
+the search features (arch ``"r50"``; arch ``"mobilenetv2"`` swaps the backbone for pysot's SiamRPN++ MobileNetV2
+variant, :mod:`dastsiam.models.mobilenet`, on the same grid).
 
 Sizes (exact; docs/models.md has the derivation)::
 
-    template 127 px -> layer3 15x15x1024 -> neck 15x15x256 -> centre crop 11x11 -> [ST] -> f_z*
+    template 127 px -> layer3 15x15x1024 (mobilenetv2: stages 3+5+7, 15x15x448) -> neck 15x15x256 -> centre crop 11x11 -> [ST] -> f_z*
     search   287 px -> layer3 35x35x1024 -> neck 35x35x256 -> [DA(f_z*, .)] -> f_s
     head: 3x3 unpadded conv (11->9, 35->33) -> depth-wise xcorr -> 25x25
           anchor (default): cls (2K), loc (4K), conf (K) with K = 5 anchors (ratios 0.33, 0.5, 1, 2, 3; scale 8)
@@ -24,6 +25,7 @@ from dastsiam.models.config import ModelConfig
 from dastsiam.models.discriminative_augmentation import DiscriminativeAugmentation
 from dastsiam.models.geometry import OutputGeometry
 from dastsiam.models.heads import AnchorHead, BoxHead
+from dastsiam.models.mobilenet import MobileNetV2Stride8
 from dastsiam.models.resnet import BGRToImageNet, CenterCrop, ResNet50Layer3
 from dastsiam.models.spatio_temporal import SpatioTemporalFusion
 
@@ -64,16 +66,22 @@ def check_crop(x: torch.Tensor, size: int, what: str) -> None:
         raise ValueError(f"{what} crop must be (B, 3, {size}, {size}) BGR 0..255, got {tuple(x.shape)}")
 
 
+#: arch -> (backbone class, its output side for a crop side); both give 15x15 / 35x35 for 127 / 287 px
+BACKBONES = {"r50": (ResNet50Layer3, backbone_side), "mobilenetv2": (MobileNetV2Stride8, MobileNetV2Stride8.side)}
+
+
 class SiamRPNResNet50(SiameseModel):
-    """DASTSiam's network. ``st`` / ``da`` are ``None`` when disabled in the config."""
+    """DASTSiam's network (arch ``r50``; ``mobilenetv2`` the same network on pysot's MobileNetV2 backbone).
+    ``st`` / ``da`` are ``None`` when disabled in the config."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.geometry = R50_ANCHOR_GEOMETRY if cfg.head == "anchor" else R50_GEOMETRY
         self.normalize = BGRToImageNet()
-        self.backbone = ResNet50Layer3()
-        self.neck = Neck(ResNet50Layer3.out_channels, FEATURE_CHANNELS)
-        self.template_crop = CenterCrop((backbone_side(self.geometry.exemplar_size) - TEMPLATE_FEATURE_SIZE) // 2)
+        backbone_class, side = BACKBONES[cfg.arch]
+        self.backbone = backbone_class()
+        self.neck = Neck(self.backbone.out_channels, FEATURE_CHANNELS)
+        self.template_crop = CenterCrop((side(self.geometry.exemplar_size) - TEMPLATE_FEATURE_SIZE) // 2)
         self.st = SpatioTemporalFusion(cfg.st, FEATURE_CHANNELS) if cfg.st.enabled else None
         self.da = DiscriminativeAugmentation(cfg.da, FEATURE_CHANNELS) if cfg.da.enabled else None
         if cfg.head == "anchor":
@@ -104,6 +112,6 @@ class SiamRPNResNet50(SiameseModel):
 
 
 def build(cfg: ModelConfig) -> SiamRPNResNet50:
-    if cfg.arch != "r50":
-        raise ValueError(f"siamrpn.build needs arch 'r50', got {cfg.arch!r}")
+    if cfg.arch not in BACKBONES:
+        raise ValueError(f"siamrpn.build needs arch {' or '.join(map(repr, BACKBONES))}, got {cfg.arch!r}")
     return SiamRPNResNet50(cfg)

