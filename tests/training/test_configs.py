@@ -33,6 +33,9 @@ def test_paper_recipe():
     assert cfg.sampling.time_order  # T_i, then T_a / T_c, then the search frame
     noise = cfg.augmentation.noisy_template  # image noise on T_a / T_c, not only box jitter
     assert noise.blur > 0 and noise.noise > 0 and noise.colour > 0 and cfg.augmentation.template.noise == 0
+    # paper silent; pysot's: weight decay 1e-4, gradient norm clipped at 10, backbone lr x 0.1 from layer2 up
+    assert (o.weight_decay, o.grad_clip, o.backbone_lr_scale) == (0.0001, 10.0, 0.1)
+    assert o.frozen == ["backbone.conv1", "backbone.bn1", "backbone.layer1"]
 
 
 def without(cfg, *keys):

@@ -76,3 +76,13 @@ def test_frozen_backbone_gets_no_update_in_a_step():
     assert torch.equal(before["backbone.0.weight"], after["backbone.0.weight"])
     assert torch.equal(before["backbone.1.running_mean"], after["backbone.1.running_mean"])
     assert not torch.equal(before["head.weight"], after["head.weight"])
+
+
+def test_the_other_reading_of_the_papers_schedule_holds_the_start_lr_through_the_frozen_epochs():
+    # docs/training.md: "0.005 held through the 10 frozen epochs, then the decay over the last 40"
+    from dastsiam.training.config import OptimConfig
+    from dastsiam.training.schedule import learning_rate
+
+    cfg = OptimConfig(warmup_epochs=10, lr_warmup=0.005)
+    assert [learning_rate(cfg, e) for e in range(11)] == pytest.approx([0.005] * 11)
+    assert abs(learning_rate(cfg, 49) - 0.0005) < 1e-12 and learning_rate(cfg, 30) < learning_rate(cfg, 20)

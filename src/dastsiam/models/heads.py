@@ -80,8 +80,9 @@ class BoxHead(_CorrelationBranches):
 
 
 class AnchorHead(_CorrelationBranches):
-    """SiamRPN's anchor-based head (the paper's: "we keep SiamRPN's anchors and change only their label
-    assignment", Sec. 2.3 / 3.1) on the same two depth-wise correlation branches as :class:`BoxHead`.
+    """SiamRPN's anchor-based head, the paper's: it keeps SiamRPN's anchors and changes their label assignment
+    ("modify the label assignment of SiamRPN by changing the anchor setting based on IoU to the setting based on
+    the center distance", Sec. 3.1; eq. 6), on the same two depth-wise correlation branches as :class:`BoxHead`.
 
     With ``K`` anchor shapes per cell (:meth:`OutputGeometry.anchor_sizes`), channel layouts as pysot's RPN:
 

@@ -115,7 +115,7 @@ def assign_targets(box: np.ndarray | None, geometry: OutputGeometry, cfg: LabelC
 # ----------------------------------------------------------------------------- anchor head (arch r50, head: anchor)
 # Same rules, per anchor: label arrays are (K, S, S) and the regression target (4, K, S, S), K anchor shapes
 # per cell (OutputGeometry.anchors()). The paper keeps SiamRPN's anchors and changes only the assignment
-# (Sec. 2.3, eq. 5-6): every anchor of a cell whose point lies within `radius` strides of the target centre
+# (Sec. 2.3, eq. 6; eq. 5 is DA): every anchor of a cell whose point lies within `radius` strides of the target centre
 # is positive; the IoU rule (anchor-vs-target IoU >= 0.6 positive, < 0.3 negative) is SiamRPN's, the ablation.
 
 
