@@ -212,3 +212,76 @@ def test_vot_results_folder_with_nothing_to_score_is_an_error(shared_data, tmp_p
     (tmp_path / "results" / "x").mkdir(parents=True)
     code = main(["eval", "--dataset", "vot2018", "--root", str(root), "--results", str(tmp_path / "results")])
     assert code == 2 and "nothing to score" in capsys.readouterr().err
+
+
+# --- the VOT initialisation box (issue 17.2): pysot's get_axis_aligned_bbox by default ----------------------------
+BAG_FIRST_POLYGON = [334.02, 128.36, 438.19, 188.78, 396.39, 260.83, 292.23, 200.41]
+
+
+def test_vot_init_box_pysot_rule_against_hand_computed_boxes():
+    from dastsiam.errors import InputError
+    from dastsiam.evaluation.vot import vot_init_box
+
+    # a 45-degree diamond: centre (10, 10), envelope 20 x 20 = 400, rotated area sqrt(200) * sqrt(200) = 200,
+    # s = sqrt(200 / 400); pysot: w = h = 20 s + 1 = 15.1421356, x = y = 10 - w / 2 = 2.4289322
+    diamond = [10, 0, 20, 10, 10, 20, 0, 10]
+    np.testing.assert_allclose(vot_init_box(diamond), [2.4289322, 2.4289322, 15.1421356, 15.1421356], atol=1e-6)
+    np.testing.assert_allclose(vot_init_box(diamond, "envelope"), [0, 0, 20, 20])
+    # bag, frame 1: centre (365.2075, 194.595); envelope 145.96 x 132.47; |p1 - p2| = 120.4241, |p2 - p3| = 83.2972,
+    # s = sqrt(10031.01 / 19335.32) = 0.720276; w = 105.130 + 1, h = 95.415 + 1
+    box = vot_init_box(BAG_FIRST_POLYGON)
+    np.testing.assert_allclose(box[2:], [106.1309, 96.4144], atol=2e-4)
+    np.testing.assert_allclose(box[:2] + box[2:] / 2, [365.2075, 194.595], atol=1e-9)
+    np.testing.assert_allclose(vot_init_box(BAG_FIRST_POLYGON, "envelope"), [292.23, 128.36, 145.96, 132.47])
+    # an axis-aligned rectangle polygon: both rules give the rectangle (pysot adds its pixel to w and h)
+    np.testing.assert_allclose(vot_init_box([1, 2, 11, 2, 11, 7, 1, 7]), [0.5, 1.5, 11, 6])
+    np.testing.assert_allclose(vot_init_box([1, 2, 10, 5]), [1, 2, 10, 5])  # x,y,w,h rows are kept (as pysot)
+    with pytest.raises(InputError, match="pysot, envelope"):
+        vot_init_box(diamond, "area")
+
+
+def test_reset_protocol_initialises_with_the_trackers_vot_rule(shared_data, tmp_path):
+    """Frame 1 and every re-initialisation after a failure get pysot's box for a dastsiam tracker (its
+    preset's ``vot_init``), the envelope with ``init_rule="envelope"`` or for a tracker without a config."""
+    from dastsiam.datasets import load_vot2018
+    from dastsiam.evaluation.runner import run_vot_baseline
+    from dastsiam.evaluation.vot import vot_init_box
+    from dastsiam.tracking.config import preset
+
+    seq = load_vot2018(_vot_copy(shared_data, tmp_path))[0]
+
+    class Recorder:
+        def __init__(self, config=None):
+            self.inits, self.box = [], None
+            if config is not None:
+                self.config = config
+
+        def init(self, frame, box):
+            self.inits.append(np.asarray(box, float))
+            self.box = np.asarray(box, float)
+
+        def track(self, frame):
+            return self.box, 1.0
+
+    for config, rule, expected in ((preset("nano"), None, "pysot"), (preset("siamrpn"), None, "pysot"),
+                                   (preset("nano"), "envelope", "envelope"), (None, None, "envelope")):
+        tracker = Recorder(config)
+        trajectory, _ = run_vot_baseline(tracker, seq, init_rule=rule)
+        starts = [i for i, t in enumerate(trajectory) if isinstance(t, int) and t == 1]
+        assert starts[0] == 0 and len(starts) >= 2 and len(starts) == len(tracker.inits)  # a standing box fails
+        for start, box in zip(starts, tracker.inits):
+            np.testing.assert_allclose(box, vot_init_box(seq.polygons[start], expected))
+    assert preset("siamfc").vot_init == "pysot" and preset("nano", vot_init="envelope").vot_init == "envelope"
+
+
+def test_run_cli_vot_init_switch_changes_the_initial_box(shared_data, tmp_path):
+    """Through the real CLI on bag: the default equals ``--vot-init pysot`` and differs from ``envelope``."""
+    root = _vot_copy(shared_data, tmp_path, moved=())
+    boxes = {}
+    for name, extra in (("default", []), ("pysot", ["--vot-init", "pysot"]), ("envelope", ["--vot-init", "envelope"])):
+        assert main(["run", "--dataset", "vot2018", "--root", str(root), "--results", str(tmp_path / "r"),
+                     "--name", name, "--model", "nano", "--sequences", "bag", *extra]) == 0
+        second = (tmp_path / "r" / name / "baseline" / "bag" / "bag_001.txt").read_text().splitlines()[1]
+        boxes[name] = np.array(second.split(","), float)
+    np.testing.assert_allclose(boxes["default"], boxes["pysot"])
+    assert np.abs(boxes["pysot"][2:] - boxes["envelope"][2:]).max() > 5  # the envelope is ~1.5x the area on bag

@@ -42,6 +42,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="tracker name in the results folder (default: the model name)")
     p.add_argument("--repetitions", type=int, default=1, help="runs per sequence (GOT-10k and VOT layouts only)")
     p.add_argument("--workers", type=int, default=1, help="sequences tracked in parallel processes")
+    p.add_argument("--vot-init", choices=("pysot", "envelope"), default=None,
+                   help="VOT2018: box from the ground-truth polygon at every (re-)initialisation: pysot's "
+                        "area-preserving box (get_axis_aligned_bbox) or the min/max envelope (default: the "
+                        "tracker preset's vot_init, pysot for every built-in)")
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that already have results")
     p.set_defaults(func=run)
     return p
@@ -73,7 +77,7 @@ def run(args) -> int:
     factory()  # fail fast (unknown model, bad weights) before any worker starts
     if args.dataset == "vot2018":
         written = run_vot(factory, selected, args.results, tracker_name, repetitions=args.repetitions,
-                          resume=not args.no_resume, workers=args.workers, progress=True)
+                          resume=not args.no_resume, workers=args.workers, progress=True, init_rule=args.vot_init)
         protocol = "VOT baseline (reset) protocol"
     else:
         written = run_ope(factory, selected, args.results, tracker_name,

@@ -20,7 +20,9 @@ import numpy as np
 
 from dastsiam.errors import DastsiamError, InputError
 from dastsiam.evaluation import results as R
-from dastsiam.evaluation.vot import FAILURE, INIT, SKIP_AFTER_FAILURE, SKIPPED, ground_truth_regions, region_overlap
+from dastsiam.evaluation.vot import (
+    FAILURE, INIT, SKIP_AFTER_FAILURE, SKIPPED, VOT_INIT_RULES, ground_truth_regions, region_overlap, vot_init_box,
+)
 from dastsiam.sequence import Sequence
 
 
@@ -155,20 +157,35 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, disable=not enabled, unit="seq")
 
 
+def vot_init_rule(tracker, rule: str | None = None) -> str:
+    """The VOT initialisation rule for ``tracker``: ``rule`` when given, else its ``config.vot_init`` (every
+    dastsiam preset: ``"pysot"``), else ``"envelope"`` for a tracker without one (the toolkit's own conversion)."""
+    if rule is not None:
+        if rule not in VOT_INIT_RULES:
+            raise InputError(f"VOT initialisation rule must be one of {', '.join(VOT_INIT_RULES)}, got {rule!r}")
+        return rule
+    config = getattr(tracker, "config", None) or getattr(getattr(tracker, "tracker", None), "config", None)
+    return getattr(config, "vot_init", "envelope")
+
+
 def run_vot_baseline(
     tracker_or_factory,
     sequence: Sequence,
     skip_after_failure: int = SKIP_AFTER_FAILURE,
     use_bounds: bool = True,
+    init_rule: str | None = None,
 ) -> tuple[list, np.ndarray]:
     """VOT baseline (reset) protocol on one sequence.
 
     Initialise on frame 1 (line ``1``); a frame whose result does not overlap the ground-truth polygon at all
     (the VOT toolkit's rasterised overlap within the image, :func:`~.vot.raster_overlap`) is a failure (line ``2``); the next ``skip_after_failure - 1`` frames are skipped (lines ``0``) and the
     tracker is re-initialised ``skip_after_failure`` frames after the failure from that frame's ground truth.
+    Every (re-)initialisation box comes from the ground-truth region by ``init_rule`` (:func:`vot_init_rule`:
+    pysot's area-preserving box for dastsiam trackers, see :func:`~.vot.vot_init_box`).
     Returns the trajectory (flags and 0-based boxes, VOT pixels being used as they are) and per-frame seconds.
     """
     tracker = _make_tracker(tracker_or_factory)
+    rule = vot_init_rule(tracker, init_rule)
     polygons = ground_truth_regions(sequence)
     n = len(sequence)
     trajectory: list = []
@@ -184,7 +201,7 @@ def run_vot_baseline(
             size = (frame.shape[1], frame.shape[0])
         start = time.perf_counter()
         if i == next_init:
-            tracker.init(frame, sequence.ground_truth[i].copy())
+            tracker.init(frame, vot_init_box(polygons[i], rule))
             times[i] = time.perf_counter() - start
             trajectory.append(INIT)
             continue
@@ -199,28 +216,31 @@ def run_vot_baseline(
     return trajectory, times
 
 
-def _run_vot_one(tracker_or_factory, sequence: Sequence, root, tracker_name: str, repetitions) -> list[Path]:
+def _run_vot_one(tracker_or_factory, sequence: Sequence, root, tracker_name: str, init_rule, repetitions) -> list[Path]:
     tracker = _make_tracker(tracker_or_factory)
     written = []
     for rep in repetitions:
-        trajectory, times = run_vot_baseline(tracker, sequence)
+        trajectory, times = run_vot_baseline(tracker, sequence, init_rule=init_rule)
         written.append(R.write_vot_result(root, tracker_name, sequence.name, trajectory, times, rep))
     return written
 
 
 def run_vot(
     tracker_or_factory, sequences: list[Sequence], results_root, tracker_name: str, repetitions: int = 1,
-    resume: bool = True, workers: int = 1, progress: bool = False,
+    resume: bool = True, workers: int = 1, progress: bool = False, init_rule: str | None = None,
 ) -> list[Path]:
     """Baseline protocol over ``sequences``; writes ``<root>/<tracker>/baseline/<seq>/<seq>_00r.txt``
-    (finished repetitions are skipped with ``resume``; ``workers`` as in :func:`run_ope`)."""
+    (finished repetitions are skipped with ``resume``; ``workers`` as in :func:`run_ope`; ``init_rule`` as in
+    :func:`run_vot_baseline`)."""
+    if init_rule is not None:
+        vot_init_rule(None, init_rule)  # a bad rule fails before any work
     jobs = []
     for seq in sequences:
         pending = [r for r in range(1, repetitions + 1)
                    if not (resume and R.vot_result_path(results_root, tracker_name, seq.name, r).is_file())]
         if pending:
             jobs.append((seq, pending))
-    return _execute(_run_vot_one, tracker_or_factory, jobs, (results_root, tracker_name), workers, progress)
+    return _execute(_run_vot_one, tracker_or_factory, jobs, (results_root, tracker_name, init_rule), workers, progress)
 
 
 def shard(sequences: list, spec: str | None) -> list:

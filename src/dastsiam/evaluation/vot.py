@@ -27,8 +27,11 @@ import cv2
 import numpy as np
 
 from dastsiam.datasets.vot import box_rows_to_polygons
+from dastsiam.errors import InputError
 
 VOT2018_EAO_INTERVAL = (100, 356)
+#: How a VOT region becomes the box a tracker is (re-)initialised with (``TrackerConfig.vot_init``, :func:`vot_init_box`)
+VOT_INIT_RULES = ("pysot", "envelope")
 BURN_IN = 10
 SKIP_AFTER_FAILURE = 5
 INIT, FAILURE, SKIPPED = 1, 2, 0
@@ -41,6 +44,37 @@ def ground_truth_regions(sequence) -> np.ndarray:
     if sequence.attributes.get("region_format") == "rectangle" or sequence.polygons is None:
         return np.asarray(sequence.ground_truth, dtype=np.float64)
     return np.asarray(sequence.polygons, dtype=np.float64)
+
+
+def vot_init_box(region, rule: str = "pysot") -> np.ndarray:
+    """The ``x, y, w, h`` box a tracker is (re-)initialised with from a VOT region (8-number polygon or
+    4-number rectangle, VOT's pixel coordinates).
+
+    ``"pysot"``: pysot's ``get_axis_aligned_bbox`` (``toolkit/utils/region.py``; the ``region_to_bbox`` of
+    SiamFC's Python ports has the same formula), which SiamRPN, DaSiamRPN, SiamRPN++ and NanoTrack use for
+    their VOT numbers: centre = the polygon's mean point, size = the envelope scaled by
+    ``s = sqrt(rotated area / envelope area)`` **plus one pixel** (``w = s * (x2 - x1) + 1``), the state pysot's
+    ``tracker.init`` starts from; the rotated area is ``|p1 - p2| * |p2 - p3|``. ``"envelope"``: the polygon's
+    min/max axis-aligned envelope (what the VOT toolkit's ``Rectangle.convert`` gives). A 4-number rectangle is
+    returned as it is by both (pysot does the same); a polygon of other than 4 corners gets its envelope
+    (pysot's rule is defined for 4 corners).
+    """
+    if rule not in VOT_INIT_RULES:
+        raise InputError(f"VOT initialisation rule must be one of {', '.join(VOT_INIT_RULES)}, got {rule!r}")
+    p = np.asarray(region, dtype=np.float64).reshape(-1)
+    if p.size == 4:
+        return p.copy()
+    if p.size < 6 or p.size % 2 or not np.all(np.isfinite(p)):
+        raise InputError(f"a VOT region is x,y,w,h or a polygon of at least 3 finite points, got {region!r}")
+    xs, ys = p[0::2], p[1::2]
+    x1, x2, y1, y2 = xs.min(), xs.max(), ys.min(), ys.max()
+    if rule == "envelope" or p.size != 8:
+        return np.array([x1, y1, x2 - x1, y2 - y1])
+    rotated = np.linalg.norm(p[0:2] - p[2:4]) * np.linalg.norm(p[2:4] - p[4:6])
+    envelope = (x2 - x1) * (y2 - y1)
+    s = float(np.sqrt(rotated / envelope)) if envelope > 0 else 1.0
+    w, h = s * (x2 - x1) + 1.0, s * (y2 - y1) + 1.0
+    return np.array([xs.mean() - w / 2.0, ys.mean() - h / 2.0, w, h])
 
 
 def _as_polygon(region) -> np.ndarray:

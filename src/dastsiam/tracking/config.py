@@ -86,6 +86,10 @@ class TrackerConfig:
     scale_lr: float = 0.59
     response_upsample: int = 16
     siamfc_window_influence: float = 0.176
+    # --- VOT reset protocol: how a rotated ground-truth polygon becomes the (re-)initialisation box
+    # ("pysot": pysot's get_axis_aligned_bbox, used for the SiamRPN-family VOT numbers; "envelope": min/max box);
+    # see evaluation.vot.vot_init_box and docs/evaluation.md
+    vot_init: Literal["pysot", "envelope"] = "pysot"
 
     def __post_init__(self) -> None:
         from dastsiam.config import ConfigError
@@ -103,6 +107,7 @@ class TrackerConfig:
             (self.update_interval >= 1, "update_interval must be >= 1"),
             (self.scale_num >= 1 and self.scale_num % 2 == 1, "scale_num must be odd"),
             (self.scale_step > 0 and self.response_upsample >= 1, "scale_step > 0 and response_upsample >= 1"),
+            (self.vot_init in ("pysot", "envelope"), "vot_init must be 'pysot' or 'envelope'"),
         ]
         for ok, message in checks:
             if not ok:
