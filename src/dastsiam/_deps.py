@@ -16,6 +16,7 @@ EXTRAS = {
     "matplotlib": ("matplotlib (plots)", "pip install 'dastsiam[eval]'"),
     "tensorboard": ("TensorBoard (training logs)", "pip install 'dastsiam[train]', or set runtime.tensorboard: false"),
     "onnx": ("onnx (ONNX export)", "pip install 'dastsiam[export]'"),
+    "trax": ("the TraX library (dastsiam vot)", "pip install 'dastsiam[vot]'"),
 }
 
 

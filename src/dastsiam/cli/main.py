@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "eval": "evaluate",
     "train": "train",
     "app": "app",
+    "vot": "vot",
 }
 
 
