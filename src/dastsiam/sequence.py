@@ -45,6 +45,19 @@ class Sequence:
     def __len__(self) -> int:
         return len(self.frames)
 
+    def __repr__(self) -> str:
+        """One short line (the dataclass default printed every frame path and box: 11,600+ characters)."""
+        folder = Path(self.frames[0]).parent if self.frames else None
+        absent = int(np.count_nonzero(self.absent)) if self.absent is not None else 0
+        extras = [f"{absent} absent"] if absent else []
+        if self.polygons is not None:
+            extras.append("polygons")
+        per_frame = [k for k, v in self.attributes.items() if isinstance(v, np.ndarray) and v.shape[:1] == (len(self),)]
+        if per_frame:
+            extras.append("tags: " + ", ".join(per_frame[:6]) + (", ..." if len(per_frame) > 6 else ""))
+        more = f", {'; '.join(extras)}" if extras else ""
+        return f"Sequence({self.name!r}, {self.dataset}, {len(self)} frames in {folder}{more})"
+
     @property
     def init_box(self) -> np.ndarray:
         """The first frame's box (the one a tracker is initialised with)."""

@@ -55,14 +55,23 @@ def test_adapter_runs_in_got10k_experiment_otb_and_scores_like_dastsiam_eval(sha
     from got10k.datasets import otb as got10k_otb
     from got10k.experiments import ExperimentOTB
 
-    monkeypatch.setattr(got10k_otb.OTB, "_download", lambda self, root_dir, version: root_dir)  # never download
+    from dastsiam.evaluation.got10k_adapter import offline_datasets
+
+    def no_network(url, filename, *args, **kwargs):
+        raise AssertionError(f"got10k tried to download {url}")
+
+    monkeypatch.setattr(got10k_otb, "download", no_network)
     root = tmp_path / "otb"
     root.mkdir()
     (root / "Crossing").symlink_to(shared_data / "OTB" / "Crossing")
     tracker = Got10kTracker("nano")
     assert tracker.name == "dastsiam-nano"
-    experiment = ExperimentOTB(str(root), version=2015, result_dir=str(tmp_path / "results"),
-                               report_dir=str(tmp_path / "reports"))
+    with pytest.raises(AssertionError, match="tried to download"):  # a subset: got10k fetches the other 99
+        ExperimentOTB(str(root), version=2015, result_dir=str(tmp_path / "results"))
+    with offline_datasets():
+        experiment = ExperimentOTB(str(root), version=2015, result_dir=str(tmp_path / "results"),
+                                   report_dir=str(tmp_path / "reports"))
+    assert got10k_otb.OTB._download.__name__ == "_download"  # restored afterwards
     experiment.run(tracker)
     performance = experiment.report([tracker.name])[tracker.name]["overall"]
     result = tmp_path / "results" / "OTB2015" / tracker.name / "Crossing.txt"

@@ -141,3 +141,38 @@ def test_vot_results_scored_by_the_cli(tmp_path):
     assert scores["Exact"]["failures"] == 0 and scores["Exact"]["accuracy"] == pytest.approx(1.0)
     assert scores["Lost"]["failures"] == 1
     assert scores["Lost"]["robustness"] == pytest.approx(100 / 12)
+
+
+def test_pack_got10k_cli_zips_one_trackers_test_split_results(tmp_path, capsys):
+    """``dastsiam run`` on a GOT-10k-layout test split (first box only), then ``dastsiam eval --pack-got10k``:
+    the server's zip; two trackers need --trackers, a missing sequence is named, other datasets refused."""
+    from dastsiam.cli.main import main
+
+    split = tmp_path / "GOT10k" / "test"
+    names = ["GOT-10k_Test_000001", "GOT-10k_Test_000002"]
+    for name in names:
+        synthetic_sequence(split / name, n=5, name=name)
+        for i, frame in enumerate(sorted((split / name).glob("*.jpg"))):
+            frame.rename(split / name / f"{i + 1:08d}.jpg")
+        (split / name / "groundtruth.txt").write_text("6,11,12,10\n")  # GOT-10k test: the first box only
+    (split / "list.txt").write_text("\n".join(names) + "\n")
+    results = tmp_path / "results"
+    for tracker in ("nano", "other"):
+        assert main(["run", "--dataset", "got10k", "--root", str(tmp_path / "GOT10k"), "--split", "test",
+                     "--results", str(results), "--name", tracker, "--model", "nano"]) == 0
+    capsys.readouterr()
+    base = ["eval", "--dataset", "got10k", "--root", str(tmp_path / "GOT10k"), "--split", "test", "--results", str(results)]
+    assert main([*base, "--pack-got10k", str(tmp_path / "sub.zip")]) == 2
+    assert "packs one tracker; found 2 (nano, other): choose one with --trackers" in capsys.readouterr().err
+    assert main([*base, "--trackers", "nano", "--pack-got10k", str(tmp_path / "sub.zip")]) == 0
+    assert "GOT-10k submission of nano: 2 sequences packed into" in capsys.readouterr().out
+    members = sorted(zipfile.ZipFile(tmp_path / "sub.zip").namelist())
+    assert members == sorted(f"{n}/{n}_{kind}.txt" for n in names for kind in ("001", "time"))
+    rows = zipfile.ZipFile(tmp_path / "sub.zip").read(f"{names[0]}/{names[0]}_001.txt").decode().splitlines()
+    assert len(rows) == 5 and rows[0] == "6.0000,11.0000,12.0000,10.0000"  # GOT-10k 1-based; frame 1 = the given box
+    (results / "other" / names[1] / f"{names[1]}_001.txt").unlink()
+    assert main([*base, "--trackers", "other", "--pack-got10k", str(tmp_path / "o.zip")]) == 2
+    assert f"{names[1]}_001.txt: missing" in capsys.readouterr().err and not (tmp_path / "o.zip").exists()
+    assert main(["eval", "--dataset", "otb", "--root", str(tmp_path), "--results", str(results),
+                 "--pack-got10k", str(tmp_path / "x.zip")]) == 2
+    assert "packs GOT-10k results" in capsys.readouterr().err

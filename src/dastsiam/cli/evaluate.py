@@ -51,13 +51,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "have results for (pytracking's rule)")
     p.add_argument("--json", type=Path, help="write the scores (and the curves, to redraw the plots) as JSON")
     p.add_argument("--per-sequence", action="store_true", help="include per-sequence scores in the JSON")
-    p.add_argument("--plots", type=Path, help="write success/precision plots into this folder")
+    p.add_argument("--plots", type=Path, help="write success/precision plots into this folder (VOT2018: the AR plot "
+                                               "and the expected-overlap curves)")
     p.add_argument("--plot-format", nargs="+", default=["png"], choices=["png", "pdf", "svg"],
                    help="plot file format(s) (default: png)")
     p.add_argument("--attributes", action="store_true",
                    help="print per-attribute scores: success AUC (OTB, LaSOT attribute files), EAO/accuracy/failures "
                         "(VOT per-frame tags: camera_motion, illum_change, occlusion, size_change, motion_change)")
     p.add_argument("--max-warnings", type=int, default=20, help="print at most this many warnings (default 20)")
+    p.add_argument("--pack-got10k", type=Path, metavar="ZIP",
+                   help="GOT-10k: instead of scoring, zip one tracker's results (ROOT/<Tracker>/<Seq>/<Seq>_001.txt "
+                        "and <Seq>_time.txt for every sequence of --root/--split, rows checked) for the evaluation "
+                        "server; the test split has no ground truth to score")
     g = p.add_argument_group("scoring conventions (defaults come from the dataset's preset; see docs/evaluation.md)")
     g.add_argument("--iou", choices=C.IOU_CHOICES, help="box overlap: continuous (area w*h) or pixel (VOC +1 rule)")
     g.add_argument("--first-frame", choices=C.FIRST_FRAME_CHOICES,
@@ -180,6 +185,8 @@ def run(args) -> int:
 
     check_outputs(args.json, args.plots)
     args.sequences = split_names(args.sequences)
+    if args.pack_got10k is not None:
+        return _pack_got10k(args)
     if args.dataset == "vot2018":
         return _run_vot(args)
     conventions = _conventions(args)
@@ -207,6 +214,37 @@ def run(args) -> int:
             written = plot_report(report, args.plots, tuple(args.plot_format), attributes=args.attributes)
         print(f"{len(written)} plot(s) written to {args.plots}")
     _print_warnings(warnings, args.max_warnings)
+    return 0
+
+
+def _pack_got10k(args) -> int:
+    """``--pack-got10k ZIP``: the GOT-10k server's submission of one tracker (runner.pack_got10k_submission)."""
+    from dastsiam.datasets import load_dataset
+    from dastsiam.errors import InputError
+    from dastsiam.evaluation.report import discover_trackers
+    from dastsiam.evaluation.runner import pack_got10k_submission
+
+    if args.dataset != "got10k":
+        raise InputError(f"--pack-got10k packs GOT-10k results; --dataset is {args.dataset}")
+    if args.root is None:
+        raise InputError("--pack-got10k needs the dataset (--root, with --split test or val) to check every sequence")
+    if args.pack_got10k.is_dir():
+        raise InputError(f"--pack-got10k {args.pack_got10k}: is a folder; give the .zip file to write")
+    trackers = discover_trackers(args.results)
+    if args.trackers:
+        unknown = [t for t in args.trackers if t not in trackers]
+        if unknown:
+            raise InputError(f"--trackers {', '.join(unknown)}: no results folder under "
+                             f"{', '.join(str(r) for r in args.results)}")
+        trackers = {t: trackers[t] for t in args.trackers}
+    if len(trackers) != 1:
+        names = ", ".join(sorted(trackers)) or "none"
+        raise InputError(f"--pack-got10k packs one tracker; found {len(trackers)} ({names}): choose one with --trackers")
+    (name, folder), = trackers.items()
+    sequences = load_dataset("got10k", args.root, split=args.split, names=args.sequences)
+    with _writing(args.pack_got10k, "--pack-got10k"):
+        archive = pack_got10k_submission(folder.parent, name, sequences, args.pack_got10k)
+    print(f"GOT-10k submission of {name}: {len(sequences)} sequences packed into {archive}")
     return 0
 
 
@@ -326,6 +364,12 @@ def _run_vot(args) -> int:
         with _writing(args.json, "--json"):
             args.json.write_text(json.dumps(clean, indent=2) + "\n")
         print(f"scores written to {args.json}")
+    if args.plots:
+        from dastsiam.evaluation.plots import plot_vot
+
+        with _writing(args.plots, "--plots"):
+            written = plot_vot(out, args.plots, tuple(args.plot_format))
+        print(f"{len(written)} plot(s) written to {args.plots} (AR plot, expected-overlap curves)")
     _print_warnings(warnings, args.max_warnings)
     return 0
 

@@ -5,9 +5,16 @@ experiments (``ExperimentOTB``, ``ExperimentGOT10k``, ``ExperimentUAV123``, ``Ex
     from dastsiam.evaluation.got10k_adapter import Got10kTracker
 
     tracker = Got10kTracker("nano")                      # any name/file dastsiam.load_tracker takes
-    experiment = ExperimentOTB("OTB100", version=2015)   # NB: the toolkit downloads missing sequences
+    with offline_datasets():                             # use the sequences on disk, download nothing
+        experiment = ExperimentOTB("OTB100", version=2015)
     experiment.run(tracker)
     experiment.report([tracker.name])
+
+**Downloads.** got10k's experiments build their datasets with ``download=True`` hard-wired: ``OTB``, ``VOT``
+and ``TColor128`` fetch every sequence missing from the root (all of OTB-100 for a 5-sequence subset, or fail
+after a long wait offline) before anything runs. :func:`offline_datasets` turns those downloads off while the
+experiment is built: the toolkit then runs and reports on the sequences that are on disk (it prints a warning
+per missing one).
 
 Conventions of the toolkit, read from its source (got10k 0.1.3):
 
@@ -23,6 +30,8 @@ Conventions of the toolkit, read from its source (got10k 0.1.3):
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 try:
@@ -32,7 +41,25 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "dastsiam.evaluation.got10k_adapter needs the GOT-10k toolkit: pip install got10k six"
     ) from exc
 
-__all__ = ["Got10kTracker", "pil_to_bgr"]
+__all__ = ["Got10kTracker", "pil_to_bgr", "offline_datasets"]
+
+
+@contextlib.contextmanager
+def offline_datasets():
+    """While active, got10k's ``OTB``, ``VOT`` and ``TColor128`` datasets (and so ``ExperimentOTB``,
+    ``ExperimentVOT``, ``ExperimentTColor128``) use the sequences on disk instead of downloading missing ones."""
+    import importlib
+
+    patched = []
+    for module_name, class_name in (("otb", "OTB"), ("vot", "VOT"), ("tcolor128", "TColor128")):
+        cls = getattr(importlib.import_module(f"got10k.datasets.{module_name}"), class_name)
+        patched.append((cls, cls.__dict__["_download"]))
+        cls._download = lambda self, root_dir, *args, **kwargs: root_dir
+    try:
+        yield
+    finally:
+        for cls, original in patched:
+            cls._download = original
 
 
 def pil_to_bgr(image) -> np.ndarray:
