@@ -115,6 +115,9 @@ def test_vot_ini_is_the_trax_entry_of_this_installation(capsys):
     text = capsys.readouterr().out
     assert text.startswith("[dastsiam]\n") and "protocol = trax\n" in text
     assert f"command = {DASTSIAM} vot --model nano\n" in text
+    assert main(["vot", "--ini", "--model", "my weights.safetensors", "--init", "envelope", "--backend", "onnx"]) == 0
+    assert f"command = {DASTSIAM} vot --model 'my weights.safetensors' --backend onnx --init envelope\n" in \
+        capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------------------------- the real toolkit

@@ -15,6 +15,7 @@ docs/evaluation.md, "VOT toolkit".
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -42,11 +43,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def trackers_ini(model: str | None, executable: str | None = None) -> str:
-    """``trackers.ini`` text: the ``dastsiam`` entry, TraX, this installation's ``dastsiam vot``."""
+def trackers_ini(model: str | None, executable: str | None = None, options: list[str] | None = None) -> str:
+    """``trackers.ini`` text: the ``dastsiam`` entry, TraX, this installation's ``dastsiam vot`` (with
+    ``options``, e.g. ``["--init", "envelope"]``)."""
     beside = Path(sys.executable).with_name("dastsiam")  # the script of this very installation, if it has one
     exe = executable or (str(beside) if beside.is_file() else shutil.which("dastsiam") or "dastsiam")
-    model_arg = f" --model {model}" if model else ""
+    model_arg = "".join(f" {shlex.quote(a)}" for a in ([*(["--model", model] if model else []), *(options or [])]))
     return "\n".join([
         "[dastsiam]",
         f"label = dastsiam ({model or 'default model'})",
@@ -57,8 +59,14 @@ def trackers_ini(model: str | None, executable: str | None = None) -> str:
 
 
 def run(args) -> int:
+    options = []  # what the toolkit's command line must repeat (everything but the defaults)
+    for flag, value, default in (("--backend", args.backend, "auto"), ("--device", args.device, "cpu"),
+                                 ("--threads", args.threads, 1), ("--preset", args.preset, None),
+                                 ("--init", args.init, None)):
+        if value != default:
+            options += [flag, str(value)]
     if args.ini:
-        print(trackers_ini(args.model), end="")
+        print(trackers_ini(args.model, options=options), end="")
         return 0
     if args.workspace is not None or args.sequences is not None:
         from dastsiam.errors import InputError
@@ -66,7 +74,7 @@ def run(args) -> int:
 
         if args.workspace is None or args.sequences is None:
             raise InputError("--workspace and --sequences go together (a workspace needs its sequences)")
-        folder = write_workspace(args.workspace, args.sequences, trackers_ini(args.model))
+        folder = write_workspace(args.workspace, args.sequences, trackers_ini(args.model, options=options))
         print(f"VOT toolkit workspace written to {folder}: cd there, then "
               f"'vot evaluate dastsiam --experiments baseline' and 'vot analysis dastsiam'")
         return 0
