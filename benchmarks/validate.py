@@ -2,22 +2,31 @@
 
     python benchmarks/validate.py nano nano-v3 ft=runs/nano_ft/best.safetensors \\
         gate-off=runs/nano_st_da/best.safetensors+update_threshold=-1 [--backend auto|torch|onnx]
+    python benchmarks/validate.py nano opencv-nano=nano+preset=opencv-nano nano-v3 dastsiam-nano \\
+        --suite pool --protocol sre --compare nano --resume --json runs/lineup_sre.json
 
 Each argument is ``[LABEL=]MODEL[+key=value ...]``: a built-in model name or a weights file, optionally with
 tracker-config overrides (``TrackerConfig`` fields, e.g. ``+swap_rb=false``, ``+update_threshold=-1`` = update
-the template every frame). Every model is run one-pass (OPE: initialised on frame 1 with the ground truth, never
-reset) over
+the template every frame) or ``+preset=NAME`` (the tracker preset, as ``dastsiam run --preset``). Every model
+is run with ``--protocol`` (default ``ope``: one pass, initialised on frame 1 with the ground truth, never
+reset; ``sre`` / ``tre``: OTB's 12 perturbed first boxes / 20 start frames, ``dastsiam run --protocol``) over
 
 * ``OTB/``: Couple, Crossing, Football1, MotorRolling, Surfer (``dastsiam run --dataset otb``),
 * ``VOT/bag`` scored one-pass against the polygons' axis-aligned envelope (``--dataset custom``),
 * ``UAV123_10fps/wakeboard7`` (``--dataset uav123``)
 
-(``--suite extra``: the 4 half-size UAV123@10fps sequences of ``train_extra/`` instead, also never trained on),
+(``--suite extra``: the 4 half-size UAV123@10fps sequences of ``train_extra/`` instead, also never trained on;
+``--suite pool``: the whole validation pool, those 7 + ``val_extra/OTB/Woman`` + the 4 of ``extra``, i.e.
+every sequence of the shared data that is not training data),
 
-with the same code as ``dastsiam run`` (``dastsiam.evaluation.runner.run_ope`` on the tracker
+with the same code as ``dastsiam run`` (``dastsiam.evaluation.runner.run_protocol`` on the tracker
 ``dastsiam.cli.run.build_tracker`` builds, plus the overrides), and scored with ``dastsiam eval`` (each
-dataset's own conventions). Prints success AUC and precision (centre error <= 20 px) per sequence and their
-unweighted mean over the sequences; ``--json FILE`` writes them.
+dataset's own conventions; SRE/TRE runs pooled as the OTB toolkit). Prints success AUC and precision (centre
+error <= 20 px) per sequence and their unweighted mean over the sequences; ``--compare LABEL`` adds the paired
+comparison of every other model against LABEL over all the suite's sequences
+(``dastsiam.evaluation.compare``, what ``dastsiam eval --compare`` prints), ``--json FILE`` writes it all.
+Results go to ``RESULTS/<dataset kind>/<LABEL>/`` (``sre/``, ``tre/`` below it); ``--resume`` keeps finished
+runs (a long SRE sweep resumes; rerun without it after changing a model or the code).
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ SUITE_CHOICES = {
     # 4 more held-out sequences (not in train/; half-size UAV123@10fps): for tracker settings, not for training
     "extra": [("uav123", "train_extra/UAV123_10fps_half", ["building4", "person12_1", "truck4_1", "truck4_2"])],
 }
+# the whole validation pool: every sequence of the shared data that is not training data (issue 14)
+SUITE_CHOICES["pool"] = [*SUITE_CHOICES["val"], ("otb", "val_extra/OTB", ["Woman"]), *SUITE_CHOICES["extra"]]
 SUITES = SUITE_CHOICES["val"]
 
 
@@ -90,21 +101,24 @@ def parse_arm(spec: str) -> Arm:
 
 
 def build_tracker(model: str, backend: str, overrides: tuple):
-    """The tracker ``dastsiam run`` builds, with ``TrackerConfig`` overrides (module level: picklable)."""
+    """The tracker ``dastsiam run`` builds, with ``TrackerConfig`` overrides and ``preset`` (module level:
+    picklable)."""
     from dastsiam.cli.run import build_tracker as run_build_tracker
 
-    tracker = run_build_tracker(model, backend, "cpu")
+    overrides = dict(overrides)
+    tracker = run_build_tracker(model, backend, "cpu", overrides.pop("preset", None))
     if overrides:
-        tracker.config = dataclasses.replace(tracker.config, **dict(overrides))
+        tracker.config = dataclasses.replace(tracker.config, **overrides)
     return tracker
 
 
-def run_arm(arm: Arm, results: Path, backend: str, data: Path, workers: int) -> float:
+def run_arm(arm: Arm, results: Path, backend: str, data: Path, workers: int, protocol: str = "ope",
+            resume: bool = False) -> float:
     """Track every validation sequence with ``arm``; returns the seconds spent tracking."""
     import functools
 
     from dastsiam.datasets import load_dataset
-    from dastsiam.evaluation.runner import run_ope
+    from dastsiam.evaluation.runner import run_protocol
 
     factory = functools.partial(build_tracker, arm.model, backend, tuple(sorted(arm.overrides.items())))
     factory()  # fail fast: unknown model, bad override
@@ -113,20 +127,37 @@ def run_arm(arm: Arm, results: Path, backend: str, data: Path, workers: int) -> 
         sequences = load_dataset(kind, data / root, names=names)
         folder = results / kind
         start = time.perf_counter()
-        run_ope(factory, sequences, folder, arm.label, workers=workers, resume=False)
+        run_protocol(factory, sequences, folder, arm.label, protocol, workers=workers, resume=resume)
         spent += time.perf_counter() - start
     return spent
 
 
-def score_arm(arm: Arm, results: Path, data: Path) -> dict[str, dict]:
-    """``{sequence: {"auc": ..., "precision": ...}}`` from ``dastsiam eval``."""
+def clear_results(results: Path, label: str, protocol: str) -> None:
+    """Remove ``label``'s result files of ``protocol`` for the suite's sequences (other protocols' files and
+    other sequences stay)."""
+    for kind, _, names in SUITES:
+        folder = results / kind / label
+        for name in names:
+            if protocol == "ope":
+                for path in (folder / f"{name}.txt", folder / "times" / f"{name}_time.txt"):
+                    path.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(folder / protocol / name, ignore_errors=True)
+
+
+def score_arm(arm: Arm, results: Path, data: Path, protocol: str = "ope", runs: dict | None = None
+              ) -> dict[str, dict]:
+    """``{sequence: {"auc": ..., "precision": ...}}`` from ``dastsiam eval --protocol``; with ``runs`` given,
+    also fills ``runs[sequence]`` with the per-run scores the paired comparison needs."""
     from dastsiam.cli.main import main as cli_main
+    from dastsiam.evaluation.compare import run_scores_from_json
 
     scores = {}
     for kind, root, names in SUITES:
-        out = results / kind / f"{arm.label}.json"
+        out = results / kind / f"{arm.label}.{protocol}.{Path(root).name}.json"
         argv = ["eval", "--dataset", kind, "--root", str(data / root), "--results", str(results / kind),
-                "--trackers", arm.label, "--sequences", *names, "--json", str(out), "--per-sequence"]
+                "--trackers", arm.label, "--sequences", *names, "--json", str(out), "--per-sequence",
+                "--protocol", protocol]
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             code = cli_main(argv)
@@ -135,6 +166,8 @@ def score_arm(arm: Arm, results: Path, data: Path) -> dict[str, dict]:
         entry = json.loads(out.read_text())[arm.label]
         for name, s in entry["per_sequence"].items():
             scores[name] = {"auc": s["success_auc"], "precision": s["precision"]}
+        if runs is not None:
+            runs.update(run_scores_from_json(entry))
     return scores
 
 
@@ -170,8 +203,20 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="sequences tracked in parallel processes")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--suite", choices=sorted(SUITE_CHOICES), default="val",
-                        help="val: the 7 validation sequences (default); extra: train_extra's 4 UAV123 sequences")
-    parser.add_argument("--json", type=Path, help="write {label: {sequence|mean: {auc, precision}}} here")
+                        help="val: the 7 validation sequences (default); extra: train_extra's 4 UAV123 sequences; "
+                             "pool: all 12 (val + val_extra's Woman + extra)")
+    parser.add_argument("--protocol", choices=("ope", "sre", "tre"), default="ope",
+                        help="ope (default), or OTB's sre / tre (dastsiam run --protocol)")
+    parser.add_argument("--compare", metavar="LABEL",
+                        help="paired comparison of every other model against LABEL (intervals and verdicts)")
+    parser.add_argument("--resample", choices=("sequences+runs", "sequences"), default="sequences+runs",
+                        help="--compare's bootstrap levels, as dastsiam eval --resample")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep finished result files (resume a sweep) instead of re-running every model")
+    parser.add_argument("--score-only", action="store_true",
+                        help="score the result files there are (a sweep run elsewhere), track nothing")
+    parser.add_argument("--json", type=Path, help="write {label: {sequence|mean: {auc, precision}}} here "
+                                                  "(and, with --compare, {\"compare\": {label: ...}})")
     args = parser.parse_args(argv)
 
     import torch
@@ -182,19 +227,36 @@ def main(argv=None) -> int:
     arms = [parse_arm(spec) for spec in args.models]
     if len({a.label for a in arms}) != len(arms):
         raise SystemExit("validate.py: two models with the same label; name them LABEL=MODEL")
-    table = {}
+    if args.compare and args.compare not in {a.label for a in arms}:
+        raise SystemExit(f"validate.py: --compare {args.compare}: not one of the models' labels")
+    table, runs = {}, {}
     for arm in arms:
-        for kind, _, _ in SUITES:
-            shutil.rmtree(args.results / kind / arm.label, ignore_errors=True)
-        spent = run_arm(arm, args.results, args.backend, args.data, args.workers)
-        table[arm.label] = with_mean(score_arm(arm, args.results, args.data))
+        spent = 0.0
+        if not args.score_only:
+            if not args.resume:
+                clear_results(args.results, arm.label, args.protocol)
+            spent = run_arm(arm, args.results, args.backend, args.data, args.workers, args.protocol, args.resume)
+        runs[arm.label] = {}
+        table[arm.label] = with_mean(score_arm(arm, args.results, args.data, args.protocol, runs[arm.label]))
         mean = table[arm.label]["mean"]
-        print(f"{arm.label}: mean AUC {mean['auc']:.3f}, precision {mean['precision']:.3f} "
+        print(f"{arm.label}: mean {args.protocol.upper()} AUC {mean['auc']:.3f}, precision {mean['precision']:.3f} "
               f"({spent:.0f} s tracking)", file=sys.stderr, flush=True)
     print(format_table(table))
+    comparisons = []
+    if args.compare:
+        from dastsiam.evaluation.compare import compare, format_comparisons
+
+        comparisons = [compare(runs[label], runs[args.compare], label, args.compare,
+                               resample_runs=args.resample == "sequences+runs")
+                       for label in table if label != args.compare]
+        print()
+        print(format_comparisons(comparisons))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(table, indent=2) + "\n")
+        payload = dict(table)
+        if comparisons:
+            payload["compare"] = {c.tracker: c.to_json() for c in comparisons}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 
 

@@ -33,3 +33,21 @@ def test_speed_benchmark_prints_three_ratio_tables_and_cleans_up(tmp_path, share
     # no dastsiam_speed_* folder left behind (".ses" is onnxruntime's own id file, written once on import)
     assert [p.name for p in temp.iterdir() if p.name != ".ses"] == []
     assert not (tmp_path / "cache").exists()  # the shipped export was used
+
+
+def test_realtime_benchmark_measures_cpu_time_per_frame(tmp_path, shared_data):
+    """benchmarks/realtime.py (issue 14's real-time rule): per-frame CPU time of one core, JSON beside."""
+    import json
+
+    out = tmp_path / "rt.json"
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "realtime.py"), "nano", "cv=nano+preset=opencv-nano",
+                           "--rounds", "1", "--json", str(out)],
+                          env=dict(os.environ, DASTSIAM_DATA=str(shared_data)), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert set(data) == {"nano", "cv"}
+    nano = data["nano"]
+    assert nano["frames"] == 119 and 0 < nano["cpu_ms"] < 1000
+    assert nano["fps_one_core"] == 1000 / nano["cpu_ms"] and nano["real_time"] == (nano["fps_one_core"] >= 30)
+    assert "frames/s on one core" in done.stdout

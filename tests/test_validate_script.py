@@ -42,3 +42,44 @@ def test_mean_is_over_sequences_and_table_lists_them(validate):
     assert table["a"]["mean"] == pytest.approx({"auc": 0.6, "precision": 0.75})
     text = validate.format_table(table)
     assert "0.600 / 0.750" in text and "Surfer" in text and "-" in text  # unscored sequence shown as '-'
+
+
+def test_pool_is_every_non_training_sequence(validate):
+    pool = validate.SUITE_CHOICES["pool"]
+    names = [n for _, _, ns in pool for n in ns]
+    assert len(names) == len(set(names)) == 12
+    roots = {root for _, root, _ in pool}
+    assert roots == {"OTB", "VOT/bag", "UAV123_10fps", "val_extra/OTB", "train_extra/UAV123_10fps_half"}
+    assert not any(root.split("/")[0] in ("train", "train_images", "train_coco") for root in roots)
+
+
+def test_score_only_compare_and_clear(validate, shared_data, tmp_path, capsys):
+    """Result files written elsewhere (a sweep) are scored with dastsiam eval and compared paired."""
+    import json
+
+    import numpy as np
+
+    from dastsiam.datasets import load_dataset
+    from dastsiam.evaluation.results import write_otb_result, write_protocol_result
+
+    results = tmp_path / "r"
+    (kind, root, names), = validate.SUITE_CHOICES["extra"]
+    for seq in load_dataset(kind, shared_data / root, names=names):
+        write_otb_result(results / kind, "exact", seq.name, seq.ground_truth, dataset=kind)
+        off = seq.ground_truth + [0.3 * seq.ground_truth[0, 2], 0, 0, 0]  # a tenth-IoU-ish miss on every frame
+        write_otb_result(results / kind, "off", seq.name, off, dataset=kind)
+        write_protocol_result(results / kind, "off", "sre", seq.name, "left", off, dataset=kind)
+    out = tmp_path / "v.json"
+    assert validate.main(["exact", "off", "--suite", "extra", "--score-only", "--results", str(results),
+                          "--data", str(shared_data), "--compare", "exact", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["off"]["mean"]["auc"] < data["exact"]["mean"]["auc"]
+    cmp = data["compare"]["off"]
+    assert cmp["base"] == "exact" and cmp["sequences"] == 4 and cmp["success_auc"]["mean"] < 0
+    assert cmp["success_auc"]["high"] < 0 and cmp["verdict"] == "worse"  # worse on every sequence
+    assert "Paired comparison against exact" in capsys.readouterr().out
+    validate.SUITES = validate.SUITE_CHOICES["extra"]
+    validate.clear_results(results, "off", "ope")  # OPE files go, the SRE runs stay
+    assert not (results / kind / "off" / "truck4_1.txt").exists()
+    assert (results / kind / "off" / "sre" / "truck4_1" / "truck4_1_left.txt").exists()
+    validate.SUITES = validate.SUITE_CHOICES["val"]

@@ -162,7 +162,7 @@ def test_lasot_per_attribute_success_from_toolkit_attribute_files(shared_data, t
 def test_a_write_failure_after_scoring_is_one_line(shared_data, tmp_path, capsys, monkeypatch):
     from dastsiam.evaluation import report as report_module
 
-    def full_disk(self, path, per_sequence=False):
+    def full_disk(self, path, per_sequence=False, extra=None):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(report_module.Report, "write_json", full_disk)

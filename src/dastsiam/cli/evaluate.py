@@ -49,6 +49,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="a sequence without a result: 'fail' scores all its frames as failures and marks the "
                         "tracker incomplete (default); 'shared' ranks every tracker on the sequences they all "
                         "have results for (pytracking's rule)")
+    p.add_argument("--protocol", choices=("ope", "sre", "tre"), default=None,
+                   help="ope (default; VOT2018: the reset protocol unless a protocol is given), or OTB's sre / tre "
+                        "runs written by 'dastsiam run --protocol': each sequence's runs pooled as the OTB "
+                        "toolkit pools them, plus their spread")
+    p.add_argument("--compare", metavar="BASE",
+                   help="paired comparison of every tracker against tracker BASE on the sequences both have: mean "
+                        "difference in success AUC and precision, a bootstrap interval over sequences (and over "
+                        "runs within a sequence for sre/tre), per-sequence differences, and a verdict: better, "
+                        "worse or cannot tell")
+    p.add_argument("--bootstrap", type=int, default=10000, metavar="N", help="bootstrap resamples for --compare")
+    p.add_argument("--confidence", type=float, default=0.95, help="interval level for --compare (default 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed for --compare (default 0)")
+    p.add_argument("--resample", choices=("sequences+runs", "sequences"), default="sequences+runs",
+                   help="--compare's bootstrap levels: sequences and the runs within each (default; a little "
+                        "conservative), or sequences only (their pooled scores; see docs/evaluation.md)")
     p.add_argument("--json", type=Path, help="write the scores (and the curves, to redraw the plots) as JSON")
     p.add_argument("--per-sequence", action="store_true", help="include per-sequence scores in the JSON")
     p.add_argument("--plots", type=Path, help="write success/precision plots into this folder (VOT2018: the AR plot "
@@ -90,7 +105,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _conventions(args) -> C.Conventions:
-    base = C.preset(args.dataset)
+    base = C.preset("custom" if args.dataset == "vot2018" else args.dataset)  # VOT one-pass: its 0-based envelope
     return base.with_overrides(
         iou=args.iou, first_frame=args.first_frame, invalid_result=args.invalid_result, invalid_gt=args.invalid_gt,
         gt_valid=args.gt_valid, success_op=args.success_op, align=args.align, average=args.average,
@@ -187,8 +202,17 @@ def run(args) -> int:
     args.sequences = split_names(args.sequences)
     if args.pack_got10k is not None:
         return _pack_got10k(args)
-    if args.dataset == "vot2018":
+    if args.bootstrap < 100:
+        raise InputError(f"--bootstrap {args.bootstrap}: use at least 100 resamples")
+    if not 0.5 <= args.confidence < 1:
+        raise InputError(f"--confidence {args.confidence}: give a level between 0.5 and 1 (e.g. 0.95)")
+    if args.dataset == "vot2018" and args.protocol is None:
+        if args.compare:
+            raise InputError("--compare works on success/precision scores: give --protocol ope|sre|tre to score VOT "
+                             "sequences one-pass")
         return _run_vot(args)
+    if args.dataset == "vot2018" and args.root is None:
+        raise InputError("VOT one-pass scoring needs the dataset (--root): its polygons give the boxes")
     conventions = _conventions(args)
     warnings = Warnings()
     if args.anno is not None:
@@ -200,12 +224,17 @@ def run(args) -> int:
         ground_truth = ground_truth_from_sequences(sequences, args.dataset)
         att = args.att if args.att is not None else (args.root / "att" if (args.root / "att").is_dir() else None)
         attach_attributes(ground_truth, att, args.dataset, warnings)
-    report = score_results(ground_truth, args.results, conventions, args.dataset, args.trackers, warnings,
-                           missing=args.missing)
+    trackers = args.trackers
+    if args.compare and trackers and args.compare not in trackers:
+        trackers = [*trackers, args.compare]
+    report = score_results(ground_truth, args.results, conventions, args.dataset, trackers, warnings,
+                           missing=args.missing, protocol=args.protocol or "ope")
     print(format_table(report, attributes=args.attributes))
+    comparisons = _compare(report, args) if args.compare else []
     if args.json:
         with _writing(args.json, "--json"):
-            report.write_json(args.json, per_sequence=args.per_sequence)
+            report.write_json(args.json, per_sequence=args.per_sequence,
+                              extra={c.tracker: {"compare": c.to_json()} for c in comparisons})
         print(f"scores written to {args.json}")
     if args.plots:
         from dastsiam.evaluation.plots import plot_report
@@ -246,6 +275,27 @@ def _pack_got10k(args) -> int:
         archive = pack_got10k_submission(folder.parent, name, sequences, args.pack_got10k)
     print(f"GOT-10k submission of {name}: {len(sequences)} sequences packed into {archive}")
     return 0
+
+
+def _compare(report, args) -> list:
+    """Every other tracker of ``report`` against ``args.compare``: printed, and returned for the JSON."""
+    from dastsiam.errors import InputError
+    from dastsiam.evaluation.compare import compare, format_comparisons, run_scores_of
+
+    if args.compare not in report.trackers:
+        raise InputError(f"--compare {args.compare}: no such tracker among {', '.join(report.trackers)}")
+    base = run_scores_of(report.trackers[args.compare])
+    comparisons = [
+        compare(run_scores_of(tr), base, name, args.compare, resamples=args.bootstrap, confidence=args.confidence,
+                seed=args.seed, resample_runs=args.resample == "sequences+runs")
+        for name, tr in report.trackers.items() if name != args.compare
+    ]
+    if comparisons:
+        print()
+        print(format_comparisons(comparisons))
+    else:
+        print(f"--compare {args.compare}: no other tracker to compare with")
+    return comparisons
 
 
 VOT_TAGS = ("camera_motion", "illum_change", "occlusion", "size_change", "motion_change")

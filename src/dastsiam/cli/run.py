@@ -1,7 +1,7 @@
 """``dastsiam run``: run a model over a benchmark with the benchmark's protocol, writing result files.
 
     dastsiam run --dataset otb --root DIR [--model NAME|PATH] --results ROOT [--name TRACKER] [--workers N]
-                 [--shard K/N] [--sequences NAMES]
+                 [--shard K/N] [--sequences NAMES] [--protocol ope|sre|tre] [--preset NAME]
 
 OTB, UAV123, LaSOT, GOT-10k and custom folders: one-pass evaluation (OPE), ``ROOT/<TRACKER>/<Seq>.txt`` (the
 benchmark's own pixel convention, see docs/evaluation.md; GOT-10k: ``<Seq>/<Seq>_001.txt``) plus per-frame
@@ -9,6 +9,11 @@ times. VOT2018: the baseline (reset) protocol, ``ROOT/<TRACKER>/baseline/<seq>/<
 re-initialisation flags VOT's accuracy, robustness and EAO need. Finished sequences are skipped, so an
 interrupted run resumes. ``--shard K/N`` runs the K-th of N disjoint slices (an array job, one GPU per
 shard): run every shard into the same results root, then score it with ``dastsiam eval``.
+
+``--protocol sre|tre``: OTB's robustness protocols on any benchmark (VOT sequences one-pass against the
+polygons' envelope): SRE = 12 runs from a perturbed first box, TRE = 20 runs from evenly spaced start frames
+(docs/evaluation.md), one file per run, ``ROOT/<TRACKER>/sre|tre/<Seq>/<Seq>_<run>.txt``; resumable per run
+and shardable like OPE; score with ``dastsiam eval --protocol sre|tre``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="inference back end, as in 'dastsiam track' (default: auto)")
     p.add_argument("--device", default="cpu", help="torch device for the torch back end (default: cpu)")
+    p.add_argument("--protocol", choices=("ope", "sre", "tre"), default=None,
+                   help="ope: one pass (default; VOT2018: the reset protocol unless a protocol is given); sre: 12 "
+                        "runs from perturbed first boxes; tre: 20 runs from evenly spaced start frames (OTB's)")
+    p.add_argument("--preset", default=None,
+                   help="tracker preset, as in 'dastsiam track' (default: the one matching the model)")
     p.add_argument("--results", type=Path, required=True, help="results root; files go to ROOT/NAME/")
     p.add_argument("--name", default=None, help="tracker name in the results folder (default: the model name)")
     p.add_argument("--repetitions", type=int, default=1, help="runs per sequence (GOT-10k and VOT layouts only)")
@@ -51,18 +61,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def build_tracker(model: str | None, backend: str, device: str):
+def build_tracker(model: str | None, backend: str, device: str, preset: str | None = None):
     """A fresh :class:`Tracker` (module-level so that worker processes can build their own)."""
     from dastsiam.cli import track
 
-    return track.build_tracker(argparse.Namespace(model=model, backend=backend, device=device, threads=1, preset=None))
+    return track.build_tracker(argparse.Namespace(model=model, backend=backend, device=device, threads=1,
+                                                  preset=preset))
 
 
 def run(args) -> int:
     from dastsiam.cli.evaluate import split_names
     from dastsiam.datasets import load_dataset
     from dastsiam.errors import InputError
-    from dastsiam.evaluation.runner import run_ope, run_vot, shard
+    from dastsiam.evaluation.runner import run_ope, run_protocol, run_vot, shard
     from dastsiam.models.registry import DEFAULT_MODEL
 
     if args.workers < 1:
@@ -73,9 +84,15 @@ def run(args) -> int:
     sequences = load_dataset(args.dataset, args.root, split=args.split, names=split_names(args.sequences))
     selected = shard(sequences, args.shard)
     tracker_name = args.name or Path(args.model or DEFAULT_MODEL).stem
-    factory = functools.partial(build_tracker, args.model, args.backend, args.device)
+    factory = functools.partial(build_tracker, args.model, args.backend, args.device, args.preset)
     factory()  # fail fast (unknown model, bad weights) before any worker starts
-    if args.dataset == "vot2018":
+    if args.protocol in ("sre", "tre"):
+        if args.repetitions != 1:
+            raise InputError("--repetitions: SRE and TRE runs are deterministic perturbations; give 1")
+        written = run_protocol(factory, selected, args.results, tracker_name, args.protocol,
+                               workers=args.workers, resume=not args.no_resume, progress=True)
+        protocol = f"{args.protocol.upper()} ({'12 perturbed first boxes' if args.protocol == 'sre' else '20 start frames'})"
+    elif args.dataset == "vot2018" and args.protocol is None:
         written = run_vot(factory, selected, args.results, tracker_name, repetitions=args.repetitions,
                           resume=not args.no_resume, workers=args.workers, progress=True, init_rule=args.vot_init)
         protocol = "VOT baseline (reset) protocol"

@@ -212,6 +212,8 @@ class TrackerReport:
     attributes: dict[str, dict]
     curves: dict
     missing: list[str] = field(default_factory=list)  # annotated sequences without a (non-empty) result
+    # SRE / TRE: per sequence, every run's own score in plan order ((run id, score)); empty for OPE
+    runs: dict[str, list[tuple[str, SequenceScore]]] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -228,6 +230,7 @@ class Report:
     sequence_attributes: dict[str, dict] = field(default_factory=dict)
     annotated_count: int = 0  # annotated sequences (before ``missing="shared"`` narrows them)
     missing_policy: str = "fail"
+    protocol: str = "ope"
 
     def to_json(self, per_sequence: bool = False, curves: bool = True) -> dict:
         """``{tracker: {summary numbers, "missing", "complete", "curves", "attributes", ...}}``.
@@ -255,19 +258,31 @@ class Report:
                     a: {k: (_clean_list(v) if k == "success_curve" else _clean(v)) for k, v in d.items()}
                     for a, d in tr.attributes.items()
                 }
+            if self.protocol != "ope":
+                entry["protocol"] = self.protocol
             if per_sequence:
                 entry["per_sequence"] = {
                     s: {"success_auc": _clean(sc.success_auc), "precision": _clean(sc.precision_at),
                         "ao": _clean(sc.ao), "frames": sc.frames, "has_result": s not in tr.missing}
                     for s, sc in tr.sequences.items()
                 }
+                for s, runs in tr.runs.items():
+                    entry["per_sequence"][s]["runs"] = [
+                        {"run": run_id, "success_auc": _clean(sc.success_auc), "precision": _clean(sc.precision_at),
+                         "frames": sc.frames} for run_id, sc in runs
+                    ]
             out[name] = entry
         return out
 
-    def write_json(self, path, per_sequence: bool = False) -> None:
+    def write_json(self, path, per_sequence: bool = False, extra: dict | None = None) -> None:
+        """:meth:`to_json` to ``path``; ``extra`` = ``{tracker: {key: value}}`` added to the trackers' entries
+        (``dastsiam eval --compare`` adds ``"compare"``)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(per_sequence), indent=2, sort_keys=False) + "\n")
+        payload = self.to_json(per_sequence)
+        for tracker, items in (extra or {}).items():
+            payload[tracker].update(items)
+        path.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
 
 
 def _clean(value):
@@ -297,6 +312,10 @@ class _Scored:
     frames: dict[str, FrameScores]
     missing: list[str]
     fps: float
+    # SRE / TRE: every run's frames, in plan order ((run id, frames)); ``partial`` = sequences with some runs
+    # missing (their missing runs scored as failures), which count as missing
+    runs: dict[str, list[tuple[str, FrameScores]]] = field(default_factory=dict)
+    partial: dict[str, FrameScores] = field(default_factory=dict)
 
 
 def _read_sequence(folder: Path, stem: str, gt: GroundTruth, listing: set[str], conventions: Conventions,
@@ -333,8 +352,46 @@ def _read_sequence(folder: Path, stem: str, gt: GroundTruth, listing: set[str], 
     return concatenate(reps) if reps else None
 
 
+def _read_protocol_runs(folder: Path, gt: GroundTruth, protocol: str, dataset: str, conventions: Conventions,
+                        warnings: Warnings, omit=()) -> tuple[list[tuple[str, FrameScores]], list[str]]:
+    """Every planned SRE/TRE run of one sequence (``folder/<protocol>/<Seq>/<Seq>_<run>.txt``), each scored
+    from its start frame to the end (the toolkit's ``subAnno``); a missing or empty run file scores all its
+    frames as failures. Returns ``[(run id, frames)]`` in plan order and the ids of the missing runs."""
+    from dastsiam.evaluation.protocols import plan_runs
+    from dastsiam.evaluation.results import protocol_result_path
+
+    zero_based = gt.boxes.copy()
+    zero_based[:, :2] -= native_offset(dataset)
+    plan = plan_runs(protocol, zero_based, image_size=(1 << 30, 1 << 30), omit=omit)
+    scored: dict[str, FrameScores] = {}
+    runs, missing = [], []
+    for run in plan:
+        if run.run_id not in scored:
+            path = protocol_result_path(folder.parent, folder.name, protocol, gt.name, run.run_id)
+            gt_boxes = gt.boxes[run.start :]
+            absent = gt.absent[run.start :] if gt.absent is not None else None
+            boxes = read_boxes(path, warnings) if path.is_file() else None
+            if boxes is not None and len(boxes) == 0:
+                warnings.add(f"{path}: empty result file; its frames count as failures")
+                boxes = None
+            if boxes is None:
+                missing.append(run.run_id)
+                boxes = np.zeros((0, 4))
+            elif len(boxes) != len(gt_boxes):
+                what = "the other frames count as failures" if len(boxes) < len(gt_boxes) else "extra rows ignored"
+                warnings.add(f"{path}: {len(boxes)} rows for the {len(gt_boxes)} frames from the run's start frame "
+                             f"{run.start + 1} to the end; {what}")
+            if len(boxes):
+                check_result_boxes(boxes, path, warnings)
+            scored[run.run_id] = score_frames(boxes, gt_boxes, conventions, absent)
+        runs.append((run.run_id, scored[run.run_id]))
+    return runs, missing
+
+
 def _read_tracker(name: str, folder: Path, ground_truth: list[GroundTruth], conventions: Conventions,
-                  warnings: Warnings) -> _Scored:
+                  warnings: Warnings, protocol: str = "ope", dataset: str = "otb") -> _Scored:
+    if protocol != "ope":
+        return _read_tracker_protocol(name, folder, ground_truth, conventions, warnings, protocol, dataset)
     with os.scandir(folder) as entries:
         items = list(entries)
     listing = {e.name for e in items}
@@ -362,13 +419,50 @@ def _read_tracker(name: str, folder: Path, ground_truth: list[GroundTruth], conv
     return _Scored(name, folder, frames, missing, fps)
 
 
+def _read_tracker_protocol(name: str, folder: Path, ground_truth: list[GroundTruth], conventions: Conventions,
+                           warnings: Warnings, protocol: str, dataset: str) -> _Scored:
+    """SRE/TRE results of one tracker: a sequence's frames are all its runs' frames pooled (the toolkit's
+    ``genPerfMat``: success counts of all runs over all their frames)."""
+    base = folder / protocol
+    listing = {e.name for e in os.scandir(base) if e.is_dir()} if base.is_dir() else set()
+    matched = resolve_names([gt.name for gt in ground_truth], listing)
+    frames, partial, runs, missing = {}, {}, {}, []
+    fps_values = []
+    for gt in ground_truth:
+        stem = matched.get(gt.name)
+        if stem is None:
+            missing.append(gt.name)
+            continue
+        alias = gt if stem == gt.name else GroundTruth(stem, gt.boxes, gt.absent, gt.attributes, gt.start_frame)
+        seq_runs, lacking = _read_protocol_runs(folder, alias, protocol, dataset, conventions, warnings)
+        if len(lacking) == len(dict(seq_runs)):
+            missing.append(gt.name)
+            continue
+        pooled = concatenate([f for _, f in seq_runs])
+        runs[gt.name] = seq_runs
+        if lacking:
+            warnings.add(f"{base / stem}: no results for {len(lacking)} of {len(dict(seq_runs))} {protocol.upper()} "
+                         f"runs ({_shown(lacking)}); scored as failures")
+            partial[gt.name] = pooled
+            missing.append(gt.name)
+            continue
+        frames[gt.name] = pooled
+        times = [read_times(p) for p in sorted((base / stem).glob(f"{stem}_*_time.txt"))]
+        times = np.concatenate([t for t in times if t is not None and len(t)]) if any(
+            t is not None and len(t) for t in times) else None
+        if times is not None and np.all(times > 0):
+            fps_values.append(float(np.mean(1.0 / times)))
+    fps = float(np.mean(fps_values)) if fps_values else float("nan")
+    return _Scored(name, folder, frames, missing, fps, runs, partial)
+
+
 def _report_tracker(raw: _Scored, names: list[str], ground_truth: dict[str, GroundTruth],
                     conventions: Conventions) -> TrackerReport:
     """Summary over ``names``; a sequence of ``names`` without a result is scored as all failures."""
     frame_lists = []
     seq_scores: dict[str, SequenceScore] = {}
     for name in names:
-        frames = raw.frames.get(name)
+        frames = raw.frames.get(name, raw.partial.get(name))
         if frames is None:  # no result: every frame fails
             gt = ground_truth[name]
             frames = score_frames(np.zeros((0, 4)), gt.boxes, conventions, gt.absent)
@@ -393,7 +487,35 @@ def _report_tracker(raw: _Scored, names: list[str], ground_truth: dict[str, Grou
         )
         attributes[attr] = {k: sub_summary[k] for k in ("success_auc", "precision", "ao", "sequences")}
         attributes[attr]["success_curve"] = sub_curves["success"]
-    return TrackerReport(raw.name, summary, seq_scores, attributes, curves, list(raw.missing))
+    run_scores = {}
+    for name in names:
+        if name in raw.runs:
+            run_scores[name] = [(run_id, summarise(run_id, f, conventions)) for run_id, f in raw.runs[name]]
+    if run_scores:
+        summary.update(run_spread(run_scores))
+    return TrackerReport(raw.name, summary, seq_scores, attributes, curves, list(raw.missing), run_scores)
+
+
+def run_spread(run_scores: dict[str, list[tuple[str, SequenceScore]]]) -> dict:
+    """How much SRE/TRE runs disagree (besides the pooled score): ``run_auc_std`` = the standard deviation, over
+    the run slots (SRE: the 12 shifts; TRE: the k-th of the 20 start frames), of the slot's success AUC
+    averaged over sequences, with its ``run_auc_min`` / ``run_auc_max``; ``within_sequence_auc_std`` = the
+    standard deviation of the run AUCs within a sequence, averaged over sequences."""
+    slots: dict[int, list[float]] = {}
+    within = []
+    for runs in run_scores.values():
+        values = [score.success_auc for _, score in runs]
+        for k, v in enumerate(values):
+            slots.setdefault(k, []).append(v)
+        within.append(float(np.std(values)) if len(values) > 1 else 0.0)
+    slot_means = np.array([np.mean(v) for _, v in sorted(slots.items())])
+    return {
+        "runs_per_sequence": max(len(r) for r in run_scores.values()),
+        "run_auc_std": float(np.std(slot_means)),
+        "run_auc_min": float(np.min(slot_means)),
+        "run_auc_max": float(np.max(slot_means)),
+        "within_sequence_auc_std": float(np.mean(within)),
+    }
 
 
 def _shown(names: list[str], limit: int = 5) -> str:
@@ -420,6 +542,7 @@ def score_results(
     trackers: list[str] | None = None,
     warnings: Warnings | None = None,
     missing: str = "fail",
+    protocol: str = "ope",
 ) -> Report:
     """Score every tracker found under ``results_roots`` (``ROOT/<Tracker>/<Seq>.txt``).
 
@@ -429,6 +552,10 @@ def score_results(
       unreadable one) counts as all frames failed and the tracker is reported incomplete.
     * ``missing="shared"``: the sequences every tracker has results for (pytracking's rule); the count is
       reported and the sequences left out are named in a warning.
+
+    ``protocol="sre"`` / ``"tre"`` reads OTB's robustness runs (``ROOT/<Tracker>/sre|tre/<Seq>/``) and pools
+    each sequence's runs as the OTB toolkit does (:mod:`~.protocols`); a sequence with some runs missing
+    counts as missing (its missing runs as failures).
 
     A results root with no result for any annotated sequence raises :class:`InputError`; a tracker folder
     with none is left out with a warning.
@@ -445,8 +572,10 @@ def score_results(
         for t in unknown:
             warnings.add(f"tracker {t}: no results folder under {roots_text}")
         found = {t: found[t] for t in trackers if t in found}
-    raw = {name: _read_tracker(name, folder, ground_truth, conventions, warnings) for name, folder in found.items()}
-    for name in [n for n, r in raw.items() if not r.frames]:
+    protocol = protocol.lower()
+    raw = {name: _read_tracker(name, folder, ground_truth, conventions, warnings, protocol, dataset)
+           for name, folder in found.items()}
+    for name in [n for n, r in raw.items() if not r.frames and not r.partial]:
         warnings.add(f"{raw[name].folder}: no result file for any of the {len(ground_truth)} annotated sequences; "
                      f"tracker {name} left out")
         del raw[name]
@@ -479,7 +608,7 @@ def score_results(
                 )
     reports = {name: _report_tracker(r, names, by_name, conventions) for name, r in raw.items()}
     attributes = {n: by_name[n].attributes for n in names}
-    return Report(dataset, conventions, reports, warnings, len(names), attributes, len(all_names), missing)
+    return Report(dataset, conventions, reports, warnings, len(names), attributes, len(all_names), missing, protocol)
 
 
 TABLE_COLUMNS = {
@@ -505,10 +634,19 @@ def format_table(report: Report, attributes: bool = False) -> str:
                  f"have results for (--missing shared)")
     else:
         scope = f"{report.sequence_count} sequences; a sequence without a result counts as all frames failed"
-    header = f"{'Tracker':<{width}}  " + "  ".join(f"{label:>8}" for _, label in columns) + f"  {'Seqs':>7}  {'FPS':>7}"
-    lines = [f"{report.dataset.upper()}: {scope}", header, "-" * len(header)]
+    spread = report.protocol != "ope"
+    spread_head = f"  {'RunSD':>6}  {'RunMin-Max':>11}" if spread else ""
+    header = (f"{'Tracker':<{width}}  " + "  ".join(f"{label:>8}" for _, label in columns) + spread_head
+              + f"  {'Seqs':>7}  {'FPS':>7}")
+    title = report.dataset.upper() + (f" {report.protocol.upper()} (runs pooled per sequence as the OTB toolkit; "
+                                      f"RunSD/Min-Max: success AUC across run slots)" if spread else "")
+    lines = [f"{title}: {scope}", header, "-" * len(header)]
     for tr in rows:
         values = "  ".join(_fmt(tr.summary[k]) for k, _ in columns)
+        if spread:
+            s = tr.summary
+            values += (f"  {s.get('run_auc_std', float('nan')):6.3f}  "
+                       f"{s.get('run_auc_min', float('nan')):5.3f}-{s.get('run_auc_max', float('nan')):5.3f}")
         fps = tr.summary.get("fps", float("nan"))
         fps_text = f"{fps:7.1f}" if not math.isnan(fps) else f"{'-':>7}"
         seqs = f"{tr.summary['sequences_with_results']}/{tr.summary['sequences']}"

@@ -7,6 +7,7 @@ pysot and the got10k toolkit use.
   the benchmark's annotation files and with published results. Per-frame times go to
   ``ROOT/<Tracker>/times/<Seq>_time.txt`` (seconds, one per line).
 * GOT-10k: ``ROOT/<Tracker>/<Seq>/<Seq>_001.txt`` (repetitions ``_002``, ``_003``) and ``<Seq>_time.txt``.
+* OTB's SRE / TRE runs: ``ROOT/<Tracker>/sre|tre/<Seq>/<Seq>_<run>.txt`` (:func:`protocol_result_path`).
 * VOT (baseline / reset protocol): ``ROOT/<Tracker>/baseline/<seq>/<seq>_001.txt`` where a line ``1`` marks an
   (re-)initialisation, ``2`` a failure, ``0`` a skipped frame, and other lines are ``x,y,w,h`` boxes.
 """
@@ -132,6 +133,26 @@ def write_otb_result(root, tracker: str, sequence: str, boxes, times=None, datas
     if times is not None:
         _atomic_write(Path(root) / tracker / "times" / f"{sequence}_time.txt", "".join(f"{t:.6f}\n" for t in times))
     _atomic_write(path, format_rows(native))  # written last: its presence marks the sequence finished
+    return path
+
+
+def protocol_result_path(root: Path, tracker: str, protocol: str, sequence: str, run_id: str) -> Path:
+    """SRE / TRE run files: ``ROOT/<Tracker>/<protocol>/<Seq>/<Seq>_<run_id>.txt`` (``run_id`` = an SRE shift
+    name such as ``left`` or ``scale_8``, or ``f`` + the 1-based TRE start frame such as ``f00041``)."""
+    return Path(root) / tracker / protocol.lower() / sequence / f"{sequence}_{run_id}.txt"
+
+
+def write_protocol_result(root, tracker: str, protocol: str, sequence: str, run_id: str, boxes, times=None,
+                          dataset: str = "otb") -> Path:
+    """One SRE/TRE run: 0-based ``boxes`` from the run's start frame to the last frame (row 1 = the box the run
+    was initialised with), written in the benchmark's own convention like OPE files; times beside it as
+    ``<Seq>_<run_id>_time.txt``. The box file is written last and atomically: its presence means finished."""
+    native = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()
+    native[:, :2] += native_offset(dataset)
+    path = protocol_result_path(root, tracker, protocol, sequence, run_id)
+    if times is not None:
+        _atomic_write(path.with_name(f"{sequence}_{run_id}_time.txt"), "".join(f"{t:.6f}\n" for t in times))
+    _atomic_write(path, format_rows(native))
     return path
 
 

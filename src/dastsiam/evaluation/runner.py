@@ -118,6 +118,127 @@ def run_ope(
     return _execute(_run_one, tracker_or_factory, jobs, (results_root, tracker_name, layout), workers, progress)
 
 
+def track_run(tracker, frames, run) -> tuple[np.ndarray, np.ndarray]:
+    """One protocol run (:class:`~.protocols.ProtocolRun`): initialise on frame ``run.start`` with
+    ``run.init_box``, track to the last frame. ``frames`` is a sequence of frame paths or decoded images
+    (indexable by frame number). Returns 0-based boxes from the start frame on (row 1 = the initial box, as the
+    toolkit's results hold it) and per-frame seconds."""
+    n = len(frames) - run.start
+    boxes = np.zeros((n, 4))
+    times = np.zeros(n)
+    init_box = np.asarray(run.init_box, dtype=np.float64)
+    for i in range(n):
+        frame = frames[run.start + i]
+        if not isinstance(frame, np.ndarray):
+            frame = read_frame(frame)
+        start = time.perf_counter()
+        if i == 0:
+            tracker.init(frame, init_box.copy())
+            boxes[0] = init_box
+        else:
+            box, _score = tracker.track(frame)
+            boxes[i] = np.asarray(box, dtype=np.float64).reshape(4)
+        times[i] = time.perf_counter() - start
+    return boxes, times
+
+
+class _FrameCache:
+    """Frames of one sequence decoded once and kept for the runs that follow (SRE runs 12 times over the same
+    frames, TRE 20 times over overlapping ones), unless keeping the frames from ``first`` on would take more
+    than ``budget`` bytes (a long HD sequence): then every run decodes its frames again."""
+
+    def __init__(self, paths, first: int = 0, budget: int = 1 << 30):
+        self.paths = list(paths)
+        self.first = first
+        self.budget = budget
+        self.images: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        image = self.images.get(index)
+        if image is None:
+            image = read_frame(self.paths[index])
+            if index >= self.first and image.nbytes * (len(self.paths) - self.first) <= self.budget:
+                self.images[index] = image
+        return image
+
+    def size(self, index: int) -> tuple[int, int]:
+        image = self[index]
+        return image.shape[1], image.shape[0]
+
+
+def _pending_runs(sequence: Sequence, protocol: str, root, tracker_name: str, resume: bool, omit) -> list[str]:
+    from dastsiam.evaluation.protocols import run_ids
+
+    ids = list(dict.fromkeys(run_ids(protocol, sequence.ground_truth, omit=omit.get(sequence.name, ()))))
+    if not resume:
+        return ids
+    return [r for r in ids if not R.protocol_result_path(root, tracker_name, protocol, sequence.name, r).is_file()]
+
+
+def _run_protocol_one(tracker_or_factory, sequence: Sequence, root, tracker_name: str, protocol: str,
+                      omit: dict, run_ids_pending) -> list[Path]:
+    """The pending runs of one sequence, each written as soon as it is finished."""
+    from dastsiam.evaluation.protocols import plan_runs
+
+    tracker = _make_tracker(tracker_or_factory)
+    gt = sequence.ground_truth
+    omit = tuple(omit.get(sequence.name, ()))
+    frames = _FrameCache(sequence.frames)
+    image_size = None
+    if protocol == "sre":
+        from dastsiam.evaluation.protocols import tre_start_frames
+
+        first_start = tre_start_frames(gt + np.array([1.0, 1.0, 0.0, 0.0]), omit=omit)[0]
+        image_size = frames.size(first_start)
+    runs = {r.run_id: r for r in plan_runs(protocol, gt, image_size, omit=omit)}
+    todo = [runs[i] for i in run_ids_pending]
+    frames.first = min(r.start for r in todo) if todo else len(frames)
+    written = []
+    for run in todo:
+        boxes, times = track_run(tracker, frames, run)
+        written.append(R.write_protocol_result(root, tracker_name, protocol, sequence.name, run.run_id, boxes,
+                                               times, dataset=sequence.dataset))
+    return written
+
+
+def run_protocol(
+    tracker_or_factory,
+    sequences: list[Sequence],
+    results_root,
+    tracker_name: str,
+    protocol: str,
+    workers: int = 1,
+    resume: bool = True,
+    progress: bool = False,
+    omit: dict | None = None,
+) -> list[Path]:
+    """OTB's SRE (12 perturbed first boxes) or TRE (20 start frames) over ``sequences``
+    (:mod:`~.protocols`); writes one file per run, ``results_root/<tracker_name>/<sre|tre>/<Seq>/<Seq>_<run>.txt``,
+    as soon as the run finishes. ``resume`` skips runs whose file exists; ``workers`` and failures as in
+    :func:`run_ope` (all runs of a sequence go to one worker, which decodes the frames once). ``omit`` maps a
+    sequence name to its 1-based ``initOmit`` ranges (frames TRE must not start from).
+    ``protocol="ope"`` is :func:`run_ope`."""
+    from dastsiam.evaluation.protocols import PROTOCOLS
+
+    protocol = protocol.lower()
+    if protocol not in PROTOCOLS:
+        raise InputError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
+    if protocol == "ope":
+        return run_ope(tracker_or_factory, sequences, results_root, tracker_name, workers=workers, resume=resume,
+                       progress=progress)
+    omit = dict(omit or {})
+    jobs = []
+    for seq in sequences:
+        pending = _pending_runs(seq, protocol, results_root, tracker_name, resume, omit)
+        if pending:
+            jobs.append((seq, pending))
+    return _execute(_run_protocol_one, tracker_or_factory, jobs, (results_root, tracker_name, protocol, omit),
+                    workers, progress)
+
+
 def _execute(work, tracker_or_factory, jobs, extra: tuple, workers: int, progress: bool) -> list[Path]:
     """Run ``work(tracker_or_factory, seq, *extra, reps)`` for every ``(seq, reps)`` job, in ``workers``
     processes; one failing sequence does not stop the others, the first error is raised at the end."""
