@@ -154,6 +154,10 @@ def score_arm(arm: Arm, results: Path, data: Path, protocol: str = "ope", runs: 
 
     scores = {}
     for kind, root, names in SUITES:
+        folder = results / kind / arm.label
+        if not any((folder / protocol / n).is_dir() if protocol != "ope" else (folder / f"{n}.txt").is_file()
+                   for n in names):
+            continue  # nothing run there yet (--score-only during a sweep): its sequences show as '-'
         out = results / kind / f"{arm.label}.{protocol}.{Path(root).name}.json"
         argv = ["eval", "--dataset", kind, "--root", str(data / root), "--results", str(results / kind),
                 "--trackers", arm.label, "--sequences", *names, "--json", str(out), "--per-sequence",
@@ -165,7 +169,8 @@ def score_arm(arm: Arm, results: Path, data: Path, protocol: str = "ope", runs: 
             raise SystemExit(f"validate.py: dastsiam {' '.join(argv)} failed ({code}):\n{buffer.getvalue()}")
         entry = json.loads(out.read_text())[arm.label]
         for name, s in entry["per_sequence"].items():
-            scores[name] = {"auc": s["success_auc"], "precision": s["precision"]}
+            if s["has_result"]:  # an unfinished sequence (some runs missing) shows as '-', out of the mean
+                scores[name] = {"auc": s["success_auc"], "precision": s["precision"]}
         if runs is not None:
             runs.update(run_scores_from_json(entry))
     return scores

@@ -254,15 +254,16 @@ def format_comparisons(comparisons: list[Comparison], per_sequence: bool = True)
     levels = "sequences and runs" if c0.resample_runs and c0.runs_per_sequence > 1 else "sequences"
     width = max([7] + [len(c.tracker) + 1 for c in comparisons])
     lines = [f"Paired comparison against {c0.base} ({pct} % bootstrap interval over {levels}, "
-             f"{c0.resamples} resamples; {len(c0.sequences)} sequences)",
-             f"{'Tracker':<{width}}  {'dAUC':>7}  {f'{pct}% interval':>17}  {'dPrec':>7}  {f'{pct}% interval':>17}  verdict"]
+             f"{c0.resamples} resamples; Seqs = the sequences both have results for)",
+             f"{'Tracker':<{width}}  {'dAUC':>7}  {f'{pct}% interval':>17}  {'dPrec':>7}  {f'{pct}% interval':>17}"
+             f"  {'Seqs':>4}  verdict"]
     lines.append("-" * len(lines[-1]))
     for c in comparisons:
         a, p = c.intervals["success_auc"], c.intervals["precision"]
         lines.append(f"{c.tracker:<{width}}  {a.mean:+7.3f}  [{a.low:+7.3f}, {a.high:+7.3f}]  "
-                     f"{p.mean:+7.3f}  [{p.low:+7.3f}, {p.high:+7.3f}]  {c.verdict}")
+                     f"{p.mean:+7.3f}  [{p.low:+7.3f}, {p.high:+7.3f}]  {len(c.sequences):>4}  {c.verdict}")
     if per_sequence:
-        names = list(c0.sequences)
+        names = list(dict.fromkeys(n for c in comparisons for n in c.sequences))
         seq_width = max([8] + [len(n) + 1 for n in names])
         lines += ["", f"Success AUC difference per sequence (tracker - {c0.base}):",
                   f"{'Sequence':<{seq_width}}" + "".join(f"  {c.tracker[:12]:>12}" for c in comparisons)]

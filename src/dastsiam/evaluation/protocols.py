@@ -5,7 +5,8 @@ MATLAB toolkit (``tracker_benchmark_v1.0``), whose code is the reference where t
 
 * **TRE** (``util/splitSeqTRE.m``): the frames a run may start from are the frames whose ground truth is valid
   (all four numbers ``> 0``, not NaN, in the benchmark's 1-based file) and that are not in the sequence's
-  ``initOmit`` ranges (occlusion / out-of-view frames listed per sequence; :data:`INIT_OMIT`). Of those
+  ``initOmit`` ranges (occlusion / out-of-view frames the toolkit lists per sequence in ``initOmit/<Seq>.txt``;
+  its files are not shipped with the shared data, so callers pass ranges with ``omit=``, none by default). Of those
   candidates, the last one that leaves at least ``minNum = 20`` frames to the end closes the range
   (``endSegIdx``). The 20 starts are the candidates at positions
   ``[floor(1 : endSegIdx/(segNum-1) : endSegIdx), endSegIdx]`` (MATLAB, 1-based, ``segNum = 20``): 19 evenly
@@ -49,11 +50,6 @@ _SCALES = {"scale_7": 0.7, "scale_8": 0.8, "scale_9": 0.9, "scale_11": 1.1, "sca
 
 TRE_SEGMENTS = 20  # segNum
 TRE_MIN_LENGTH = 20  # minNum: a run covers at least this many frames
-
-#: The toolkit's ``initOmit/<Seq>.txt`` files (1-based frame ranges where no TRE run may start: the target is
-#: occluded or out of view). Only sequences of the OTB release have them; a reader may pass its own.
-INIT_OMIT: dict[str, tuple[tuple[int, int], ...]] = {}
-
 
 def matlab_round(value):
     """MATLAB's ``round``: halves go away from zero (numpy and Python round them to even)."""
