@@ -43,8 +43,9 @@ class DAConfig(TransformerConfig):
 @dataclass
 class ModelConfig:
     # r50: the paper's SiamRPN on ResNet-50; mobilenetv2: the same network on pysot's SiamRPN++ MobileNetV2
-    # backbone (ImageNet weights ship offline: the CPU pre-flight of the recipe, docs/reproduce.md)
-    arch: Literal["r50", "mobilenetv2", "alexnet", "nano"] = "r50"
+    # backbone (ImageNet weights ship offline: the CPU pre-flight of the recipe, docs/reproduce.md);
+    # fear: FEAR-XS (models/fear.py)
+    arch: Literal["r50", "mobilenetv2", "alexnet", "nano", "fear"] = "r50"
     nano_version: Literal["v2", "v3"] = "v2"  # only for arch == "nano"
     # only for arch r50 / mobilenetv2: "anchor" = SiamRPN's anchors (5 ratios x 1 scale per cell, normalised offsets;
     # the paper's); "ltrb" = one anchor-free prediction per cell (left/top/right/bottom distances)

@@ -29,6 +29,7 @@ _BUILDERS = {
     "mobilenetv2": "dastsiam.models.siamrpn:build",
     "alexnet": "dastsiam.models.siamfc:build",
     "nano": "dastsiam.models.nano:build",
+    "fear": "dastsiam.models.fear:build",
 }
 
 
@@ -63,6 +64,11 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
         "dastsiam_nano.safetensors",
         "light DASTSiam, trained: `nano-st-da` fine-tuned on the shared training set (configs/nano_ft.yaml); "
         "not better than `nano` (docs/ablation.md), about half as fast",
+    ),
+    "fear-xs": BuiltinModel(
+        ModelConfig(arch="fear", confidence="cls"),
+        "fear_xs.safetensors",
+        "FEAR-XS (Borsuk et al. 2022; trained, MIT weights): the released model without dynamic template update",
     ),
     "dastsiam-r50": BuiltinModel(
         ModelConfig(arch="r50", st=STConfig(enabled=True), da=DAConfig(enabled=True)),
