@@ -29,6 +29,13 @@ Presets (see docs/tracking.md for where each number comes from):
     SiamFC's scale-pyramid search (3 scales, step 1.0375, scale penalty 0.9745, scale lr 0.59, x16 bicubic
     response upsampling, window influence 0.176); used whenever the model has no box branch. Update gate:
     threshold on the raw response maximum (paper Sec. 3.1; the value is ours, see :data:`SIAMFC_THRESHOLD`).
+``"fear-xs"``
+    FEAR's Python tracker (PinataFarms/FEARTracker ``model_training/tracker/fear_tracker.py`` + ``base_tracker.py``
+    with ``config/tracker/siam_tracker.yaml``; :mod:`dastsiam.tracking.fear`): template = the box extended by
+    0.2 box sizes per side, search = by 2 per side, each resized (not squared) to 128 / 256 px; the box of the
+    cell with the highest score, no penalty, window or size smoothing (the config does not set ``smooth``;
+    ``fear_smooth=True`` turns on the reference's smoothing with the config's 0.062 / 0.38 / 0.765), integer
+    boxes as the reference rounds them (``rounding="fear"``), sides of at least 3 px.
 """
 
 from __future__ import annotations
@@ -59,8 +66,16 @@ class TrackerConfig:
     context_amount: float = 0.5  # exemplar side = sqrt((w + p)(h + p)), p = context_amount * (w + h)
     search_ratio: float | None = None  # search side / exemplar side in image pixels; None = instance/exemplar size
     # crop placement: exact centre (subpixel) or a published integer convention (see crop.py)
-    rounding: Literal["subpixel", "pysot", "opencv"] = "subpixel"
+    # ("fear": the FEAR reference's integer boxes, only with decoder "fear"; see dastsiam.tracking.fear)
+    rounding: Literal["subpixel", "pysot", "opencv", "fear"] = "subpixel"
     swap_rb: bool = False  # feed crops as RGB (OpenCV TrackerNano's blobFromImage(swapRB=true))
+    # --- which decoding: "auto" = chosen by the model's output (box branch per cell or per anchor, SiamFC's
+    # pyramid without one); "fear" = FEAR's tracker (its crops, its decoding; dastsiam.tracking.fear)
+    decoder: Literal["auto", "fear"] = "auto"
+    # FEAR crops: the box extended by this many box sizes on each side (extend_bbox), resized to the crop size
+    fear_template_offset: float = 0.2
+    fear_search_offset: float = 2.0
+    fear_smooth: bool = False  # the reference's `smooth`: penalty + window + size smoothing (penalty_k, window_influence, lr)
     # --- box-branch decoding (SiamRPN / NanoTrack style)
     window_influence: float = 0.42
     window: Literal["outer", "sqrt"] = "outer"  # Hann outer product, or its square root (cv2.createHanningWindow)
@@ -108,6 +123,10 @@ class TrackerConfig:
             (self.scale_num >= 1 and self.scale_num % 2 == 1, "scale_num must be odd"),
             (self.scale_step > 0 and self.response_upsample >= 1, "scale_step > 0 and response_upsample >= 1"),
             (self.vot_init in ("pysot", "envelope"), "vot_init must be 'pysot' or 'envelope'"),
+            (self.fear_template_offset >= 0 and self.fear_search_offset >= 0, "FEAR crop offsets must be >= 0"),
+            ((self.rounding == "fear") <= (self.decoder == "fear"), 'rounding "fear" needs decoder "fear"'),
+            (self.decoder != "fear" or self.rounding in ("fear", "subpixel"),
+             'decoder "fear" takes rounding "fear" (the reference\'s integer boxes) or "subpixel"'),
         ]
         for ok, message in checks:
             if not ok:
@@ -151,6 +170,10 @@ PRESETS |= {
     "siamrpn": TrackerConfig(window_influence=0.42, penalty_k=0.05, lr=0.38, gate_confidence="sum",
                              gate_weights=(1.0, 1.0), update_threshold=PAPER_THRESHOLD),
     "siamfc": TrackerConfig(gate_confidence="response_max", update_threshold=SIAMFC_THRESHOLD),
+    # siam_tracker.yaml: penalty_k 0.062, window_influence 0.38, lr 0.765, windowing cosine (used with fear_smooth)
+    "fear-xs": TrackerConfig(decoder="fear", rounding="fear", fear_template_offset=0.2, fear_search_offset=2.0,
+                             fear_smooth=False, penalty_k=0.062, window_influence=0.38, lr=0.765, window="outer",
+                             min_size=3.0, gate_confidence="cls", update_threshold=SINGLE_BRANCH_THRESHOLD),
 }
 
 
@@ -174,7 +197,7 @@ _GATE_FROM_MODEL = {
 def tracker_config_for(model_config) -> TrackerConfig:
     """The preset matching a :class:`~dastsiam.models.ModelConfig`: arch -> preset, confidence -> gate.
 
-    ``alexnet`` -> ``siamfc`` (raw response maximum). ``nano`` -> ``nano`` (OpenCV's decoding, exact for the
+    ``alexnet`` -> ``siamfc`` (raw response maximum). ``fear`` -> ``fear-xs``. ``nano`` -> ``nano`` (OpenCV's decoding, exact for the
     published models, whose ``confidence`` is ``cls``); a nano model with the confidence branch gets the
     paper's gate on top (``cls_conf``: sum, 1.18). ``r50`` -> ``siamrpn`` with the gate of its ``confidence``.
     """
@@ -182,6 +205,8 @@ def tracker_config_for(model_config) -> TrackerConfig:
     if arch == "alexnet":
         return preset("siamfc")
     gate, threshold = _GATE_FROM_MODEL[getattr(model_config, "confidence", "cls_conf")]
+    if arch == "fear":
+        return preset("fear-xs", gate_confidence=gate, update_threshold=threshold)
     if arch == "nano":
         # v3: NanoTrack v3's own settings (OpenCV cannot run v3, so its v2 quirks do not apply)
         name = "nano-v3" if getattr(model_config, "nano_version", "v2") == "v3" else "nano"

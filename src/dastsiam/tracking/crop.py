@@ -42,7 +42,7 @@ import numpy as np
 
 Rounding = Literal["subpixel", "pysot", "opencv"]
 
-__all__ = ["CropWindow", "crop_window", "get_subwindow", "context_size", "frame_mean"]
+__all__ = ["CropWindow", "crop_window", "get_subwindow", "get_rect_subwindow", "context_size", "frame_mean"]
 
 # rows of the frame the "subpixel" pad colour is averaged over (at most): every k-th row, k = ceil(H / 360)
 MEAN_ROWS = 360
@@ -173,6 +173,42 @@ def get_subwindow(
     if side != output_size:
         patch = cv2.resize(patch, (output_size, output_size))
     return np.ascontiguousarray(patch), window
+
+
+def get_rect_subwindow(image: np.ndarray, rect, output_size: int, pad_value, exact: bool = False) -> np.ndarray:
+    """The ``output_size`` x ``output_size`` uint8 crop of the (not necessarily square) region ``rect``
+    (``x0, y0, w, h`` in image pixels, edge coordinates), ``pad_value`` outside the frame (FEAR's crops).
+
+    What FEAR's ``get_extended_crop`` computes (``model_training/utils/utils.py``: cut the region, pad it with
+    ``cv2.copyMakeBorder``, ``cv2.resize`` it, bilinear): output pixel ``u`` samples image point
+    ``x0 + (u + 1/2) w / output_size - 1/2`` (pixel centres).
+
+    ``exact`` (an integer ``rect``): the reference's own steps, so its very pixels; the padded region is only
+    built when the region leaves the frame, and sampled straight (as below) when it would hold more pixels than
+    four frames. Otherwise one ``cv2.warpAffine`` samples the crop at its output size, whatever the box; it
+    differs from ``cv2.resize`` by its 1/32 px sample positions (a grey level or two, more at sharp edges) and in
+    the outermost half pixel of an enlarged crop (``cv2.resize`` repeats the region's edge pixel there, this reads
+    the image pixel beyond it).
+    """
+    x0, y0, w, h = (float(v) for v in rect)
+    if exact:
+        height, width = image.shape[:2]
+        ix0, iy0, iw, ih = int(x0), int(y0), max(int(w), 1), max(int(h), 1)
+        ix1, iy1 = ix0 + iw, iy0 + ih
+        left, top = max(0, -ix0), max(0, -iy0)
+        right, bottom = max(0, ix1 - width), max(0, iy1 - height)
+        inner = image[max(iy0, 0):min(iy1, height), max(ix0, 0):min(ix1, width)]
+        patch = None
+        if not (left or top or right or bottom):
+            patch = inner
+        elif inner.size and iw * ih <= MAX_WINDOW_FRAMES * width * height:
+            fill = _fill(pad_value, image.shape[2] if image.ndim == 3 else 1)
+            patch = cv2.copyMakeBorder(inner, top, bottom, left, right, cv2.BORDER_CONSTANT, value=fill)
+        if patch is not None:
+            return cv2.resize(patch, (output_size, output_size), interpolation=cv2.INTER_LINEAR)
+    sx, sy = max(w, 1e-6) / output_size, max(h, 1e-6) / output_size
+    matrix = np.array([[sx, 0.0, x0 + 0.5 * sx - 0.5], [0.0, sy, y0 + 0.5 * sy - 0.5]])
+    return _warp(image, matrix, output_size, pad_value)
 
 
 def context_size(width: float, height: float, context_amount: float, truncate_sum: bool = False) -> float:

@@ -11,7 +11,9 @@ by default the paper's weighted sum of the two classification branches, Sec. 3.1
 
 Two decoding modes, chosen by the model's output: box branch (``HeadOutput.loc``) with SiamRPN/NanoTrack
 post-processing, or SiamFC's scale pyramid when ``loc`` is ``None``. The box branch is per cell (l/t/r/b
-distances) or, when ``model.geometry`` has anchors, per anchor (SiamRPN's normalised offsets).
+distances) or, when ``model.geometry`` has anchors, per anchor (SiamRPN's normalised offsets). A third one is
+chosen by the config: ``TrackerConfig.decoder = "fear"`` tracks with FEAR's own crops and decoding
+(:mod:`dastsiam.tracking.fear`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dastsiam.errors import InputError
 from dastsiam.tracking import postprocess as pp
 from dastsiam.tracking.config import TrackerConfig
 from dastsiam.tracking.crop import context_size, get_subwindow
+from dastsiam.tracking.fear import FearDecoder
 from dastsiam.tracking.video import to_bgr
 
 __all__ = ["Tracker", "TrackResult", "area_preserving_box"]
@@ -105,6 +108,7 @@ class Tracker:
         self.last: TrackResult | None = None
         self._window: np.ndarray | None = None
         self._points = None
+        self._fear = FearDecoder(self.config, self.geometry) if self.config.decoder == "fear" else None
 
     # ------------------------------------------------------------------ helpers
     def _tensor(self, crops: list[np.ndarray]):
@@ -138,6 +142,8 @@ class Tracker:
         return image
 
     def _exemplar(self, image: np.ndarray):
+        if self._fear is not None:
+            return self._tensor([self._fear.exemplar(image)])
         s_z = context_size(self.size[0], self.size[1], self.config.context_amount)
         crop, _ = get_subwindow(image, self.center, s_z, self.geometry.exemplar_size, rounding=self.config.rounding)
         return self._tensor([crop])
@@ -156,10 +162,13 @@ class Tracker:
         width, height = self.frame_size
         if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
             raise InputError(f"initial box {box.tolist()} lies outside the {width}x{height} frame")
+        if self._fear is not None:
+            box = self._fear.init(image, box)
+            exemplar = self._tensor([self._fear.exemplar(image, pad=self._fear.pad)])
         self.center = np.array([box[0] + box[2] / 2.0, box[1] + box[3] / 2.0])
         self.size = np.array([box[2], box[3]])
         with self._no_grad():
-            self.f_i = self.model.template(self._exemplar(image))
+            self.f_i = self.model.template(exemplar if self._fear is not None else self._exemplar(image))
         self.f_a = self.f_i
         self.f_z = self.f_i
         self._window = None
@@ -171,7 +180,9 @@ class Tracker:
             raise RuntimeError("Tracker.track() called before Tracker.init()")
         image = self._frame(frame, initialising=False)
         with self._no_grad():
-            if self._siamfc:
+            if self._fear is not None:
+                box, score, cell, gate = self._track_fear(image)
+            elif self._siamfc:
                 box, score, cell, gate = self._track_siamfc(image)
             else:
                 box, score, cell, gate = self._track_box_branch(image)
@@ -190,6 +201,19 @@ class Tracker:
         self.f_z = self.model.fuse(self.f_a, f_c, self.f_i)
         self.f_a = self.f_z
         return True
+
+    # ------------------------------------------------------------------ FEAR decoding
+    def _track_fear(self, image: np.ndarray):
+        crop, region = self._fear.search(image)
+        out = self.model.track(self._tensor([crop]), self.f_z)
+        if out.loc is None:
+            raise ValueError('TrackerConfig.decoder "fear" needs a model with a box branch')
+        box, cell, score = self._fear.update(_numpy(out.cls)[0], _numpy(out.loc)[0], region, self.frame_size)
+        self.center = box[:2] + box[2:] / 2.0
+        self.size = box[2:].copy()
+        # one classification branch: the gate reads its score (the "sum" gate counts a missing branch as agreeing)
+        gate = score * (sum(self.config.gate_weights) if self.config.gate_confidence == "sum" else 1.0)
+        return box, score, cell, gate
 
     # ------------------------------------------------------------------ SiamRPN / NanoTrack decoding
     _siamfc = False  # set on the first frame whose HeadOutput has no box branch
