@@ -162,6 +162,8 @@ class Tracker:
         width, height = self.frame_size
         if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
             raise InputError(f"initial box {box.tolist()} lies outside the {width}x{height} frame")
+        # built here, not in __init__: the config may have been replaced in between (benchmarks/validate.py)
+        self._fear = FearDecoder(self.config, self.geometry) if self.config.decoder == "fear" else None
         if self._fear is not None:
             box = self._fear.init(image, box)
             exemplar = self._tensor([self._fear.exemplar(image, pad=self._fear.pad)])
