@@ -14,6 +14,7 @@ Every figure is the median over rounds with min..max beside it (the machine may 
     python benchmarks/speed.py                                   # OTB Crossing (first 100 frames) if present
     python benchmarks/speed.py --source assets/bag.mp4 --box assets/bag_init_box.txt --frames 0
     python benchmarks/speed.py --rounds 5 --cli-rounds 5 --threads 1 --no-torch
+    python benchmarks/speed.py --model nano fear-xs --threads 1 --cpu-time --no-torch --cli-rounds 0 --resolutions
 
 Nothing is left on disk: the command outputs live in a temporary folder removed at exit.
 """
@@ -81,13 +82,16 @@ def load_frames(source: str, limit: int | None) -> list[np.ndarray]:
     return frames
 
 
+CLOCK = time.perf_counter  # --cpu-time: time.thread_time
+
+
 def time_run(init, update, frames, box) -> float:
-    """Seconds per frame for init on the first frame + update on the rest."""
-    start = time.perf_counter()
+    """Seconds per frame for init on the first frame + update on the rest (wall, or this thread's CPU time)."""
+    start = CLOCK()
     init(frames[0], box)
     for frame in frames[1:]:
         update(frame)
-    return (time.perf_counter() - start) / len(frames)
+    return (CLOCK() - start) / len(frames)
 
 
 def time_command(command: list[str], boxes: Path, env: dict) -> tuple[float, float]:
@@ -137,7 +141,9 @@ def main(argv=None) -> int:
     parser.add_argument("--source", default=str(DEFAULT_SOURCE if DEFAULT_SOURCE.is_dir() else REPO / "assets" / "bag.mp4"),
                         help="video or frame folder (default: OTB Crossing, else assets/bag.mp4)")
     parser.add_argument("--box", default=None, help="x,y,w,h or a box file (default: the source's first box)")
-    parser.add_argument("--model", default="nano", help="built-in model name or weights path")
+    parser.add_argument("--model", nargs="+", default=["nano"],
+                        help="built-in model names or weights paths, each timed per frame next to OpenCV's NanoTrack "
+                             "(the frame-size and command parts use the first)")
     parser.add_argument("--frames", type=int, default=100, help="use only the first N frames (0 = all)")
     parser.add_argument("--rounds", type=int, default=5, help="per-frame rounds")
     parser.add_argument("--cli-rounds", type=int, default=5, help="command rounds (0 = skip the command part)")
@@ -149,7 +155,16 @@ def main(argv=None) -> int:
     parser.add_argument("--resolutions", nargs="*", default=["320x240", "3840x2160"], metavar="WxH",
                         help="also time the onnxruntime tracker per frame on the frames resized to these sizes "
                              "(box scaled alike; the first is the reference; none = skip)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="per-frame parts: this thread's CPU time instead of wall time (needs --threads 1, so "
+                             "that every tracker works in the calling thread); on a loaded shared machine it is "
+                             "what one free core would take, where wall time mostly measures the queue")
     args = parser.parse_args(argv)
+    if args.cpu_time:
+        if args.threads != 1:
+            parser.error("--cpu-time needs --threads 1")
+        global CLOCK
+        CLOCK = time.thread_time
 
     from dastsiam.cli.track import parse_box
     from dastsiam.onnx_backend import cached_onnx_model
@@ -173,19 +188,21 @@ def main(argv=None) -> int:
 
     # ---------------------------------------------------------------- 1. per frame, in this process
     runners: dict[str, tuple] = {}
-    onnx_model = cached_onnx_model(args.model, threads=args.threads)
-    onnx_tracker = Tracker(onnx_model, tracker_config_for(onnx_model.config))
-    runners[f"dastsiam {args.model} (onnxruntime)"] = (onnx_tracker.init, onnx_tracker.track)
-    if not args.no_torch:
-        from dastsiam.models import load_model
-        from dastsiam.runtime import configure_torch_threads, inference_threads
+    for name in args.model:
+        onnx_model = cached_onnx_model(name, threads=args.threads)
+        onnx_tracker = Tracker(onnx_model, tracker_config_for(onnx_model.config))
+        runners[f"dastsiam {name} (onnxruntime)"] = (onnx_tracker.init, onnx_tracker.track)
+        if not args.no_torch:
+            from dastsiam.models import load_model
+            from dastsiam.runtime import configure_torch_threads, inference_threads
 
-        configure_torch_threads(args.threads or inference_threads())
-        model, cfg = load_model(args.model)
-        if hasattr(model, "fuse_for_inference"):
-            model.fuse_for_inference()
-        torch_tracker = Tracker(model, tracker_config_for(cfg))
-        runners[f"dastsiam {args.model} (torch)"] = (torch_tracker.init, torch_tracker.track)
+            configure_torch_threads(args.threads or inference_threads())
+            model, cfg = load_model(name)
+            if hasattr(model, "fuse_for_inference"):
+                model.fuse_for_inference()
+            torch_tracker = Tracker(model, tracker_config_for(cfg))
+            runners[f"dastsiam {name} (torch)"] = (torch_tracker.init, torch_tracker.track)
+    onnx_model = cached_onnx_model(args.model[0], threads=args.threads)  # the frame-size part: the first model
     opencv_name = "OpenCV TrackerNano (v2)"
     int_box = tuple(int(v) for v in box)
     if have_opencv:
@@ -203,7 +220,7 @@ def main(argv=None) -> int:
     for _ in range(args.rounds):
         for name, (init, update) in runners.items():
             per_frame[name].append(time_run(init, update, frames, box))
-    print_table("per frame (in process, frames in memory)", "ms", per_frame, opencv_name if have_opencv else None, 1e3)
+    print_table(f"per frame (in process, frames in memory; {'CPU time of this thread' if args.cpu_time else 'wall'})", "ms", per_frame, opencv_name if have_opencv else None, 1e3)
 
     if args.resolutions:  # frame size should not matter: crops are sampled straight at the network's size
         sized: dict[str, tuple] = {}
@@ -214,7 +231,7 @@ def main(argv=None) -> int:
                       for f in frames]
             scaled_box = box * np.array([w / width, h / height, w / width, h / height])
             tracker = Tracker(onnx_model, tracker_config_for(onnx_model.config))
-            sized[f"dastsiam {args.model} (onnxruntime) {w}x{h}"] = (tracker.init, tracker.track, scaled, scaled_box)
+            sized[f"dastsiam {args.model[0]} (onnxruntime) {w}x{h}"] = (tracker.init, tracker.track, scaled, scaled_box)
         for init, update, fs, b in sized.values():
             time_run(init, update, fs[:10], b)
         by_size: dict[str, list[float]] = {name: [] for name in sized}
@@ -237,9 +254,9 @@ def main(argv=None) -> int:
     box_text = ",".join(f"{v:g}" for v in box)
     with tempfile.TemporaryDirectory(prefix="dastsiam_speed_") as tmp:
         tmp = Path(tmp)
-        commands = {f"dastsiam track ({args.model}, auto back end)": (
+        commands = {f"dastsiam track ({args.model[0]}, auto back end)": (
             [sys.executable, "-m", "dastsiam.cli.main", "track", args.source, f"--box={box_text}", "--model",
-             args.model, "--out", str(tmp / "ours"), "--no-progress"]
+             args.model[0], "--out", str(tmp / "ours"), "--no-progress"]
             + (["--max-frames", str(args.frames)] if args.frames else [])
             + (["--threads", str(args.threads)] if args.threads else []),
             tmp / "ours" / "boxes.txt")}

@@ -73,31 +73,40 @@ def decode(cls: np.ndarray, loc: np.ndarray, geometry, prev_size_crop=None, wind
     """``(box, (row, col), score)``: the box ``x, y, w, h`` in search-crop pixels from one frame's ``cls (1, S, S)``
     logits and ``loc (4, S, S)`` distances (``MobileTrackBoxCoder.decode``), with the reference's smoothing when
     ``prev_size_crop`` (the last box's ``w, h`` in crop pixels) is given."""
-    score = pp.sigmoid(np.asarray(cls, dtype=np.float64)[0])
-    loc = np.asarray(loc, dtype=np.float64)
-    size = score.shape[-1]
-    coords = geometry.offset + np.arange(size, dtype=np.float64) * geometry.stride
-    xs, ys = np.meshgrid(coords, coords)
-    x1, y1, x2, y2 = xs - loc[0], ys - loc[1], xs + loc[2], ys + loc[3]
+    logits = np.asarray(cls)[0]
+    loc = np.asarray(loc)
+    xs, ys = _cell_grid(geometry, logits.shape[-1])
     if prev_size_crop is None:
-        pick = np.nan_to_num(score, nan=-np.inf)
+        # the sigmoid is monotone: the best cell by logit is the best by score (only that cell's score is needed)
+        pick = np.nan_to_num(logits, nan=-np.inf)
         penalty = None
+        score = None
     else:
+        score = pp.sigmoid(logits)
         prev_w, prev_h = (float(v) for v in prev_size_crop)
-        pred_w, pred_h = x2 - x1, y2 - y1
+        pred_w, pred_h = loc[0] + loc[2], loc[1] + loc[3]
         with np.errstate(divide="ignore", invalid="ignore"):
             s_c = pp.change(pp.size_measure(pred_w, pred_h) / pp.size_measure(prev_w, prev_h))
             r_c = pp.change((prev_w / prev_h) / (pred_w / pred_h))
             penalty = np.nan_to_num(np.exp(-(r_c * s_c - 1.0) * penalty_k), nan=0.0, posinf=0.0)
         pick = pp.apply_window(penalty * score, window, window_influence)
     row, col = np.unravel_index(int(np.argmax(pick)), pick.shape)
-    box = np.array([x1[row, col], y1[row, col], x2[row, col] - x1[row, col], y2[row, col] - y1[row, col]])
+    l, t, r, b = (float(v) for v in loc[:, row, col])
+    x, y = xs[col], ys[row]
+    box = np.array([x - l, y - t, r + l, b + t])  # x1, y1, x2 - x1, y2 - y1
+    cell_score = float(pp.sigmoid(logits[row, col])) if score is None else float(score[row, col])
     if penalty is not None:
-        rate = float(penalty[row, col] * score[row, col] * lr)
+        rate = float(penalty[row, col] * cell_score * lr)
         pred = box[2:] * rate
         prev = np.array([prev_w, prev_h]) * (1.0 - rate)
         box[2:] = prev + rate * (pred + prev)  # base_tracker._smooth_size, as written
-    return box, (int(row), int(col)), float(score[row, col])
+    return box, (int(row), int(col)), cell_score
+
+
+def _cell_grid(geometry, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Crop x of every column and y of every row (``make_grid``: ``offset + j * stride``)."""
+    coords = geometry.offset + np.arange(size, dtype=np.float64) * geometry.stride
+    return coords, coords
 
 
 class FearDecoder:
