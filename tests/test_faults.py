@@ -333,3 +333,59 @@ def test_every_issue_20_app_case_has_its_test():
             path, name = node.split("::")
             source = (REPO / path).read_text() if (REPO / path).is_file() else ""
             assert re.search(rf"^def {re.escape(name)}\(", source, flags=re.M), f"{case}: {node} is gone"
+
+
+# ---------------------------------------------------------------- issue 20, the bugs outside the web app
+# (engineer "reliability"; the app's bugs have their own block). Case names are the report's
+# (../shared/reports/reliability-2026-12-06.md); each test failed on the main of 2026-12-06.
+ISSUE_20_RELIABILITY = {
+    "telemetry: onnxruntime writes nothing under the user's cache folder": [
+        "tests/test_faults_issue20.py::test_track_writes_no_onnxruntime_telemetry",
+        "tests/test_faults_issue20.py::test_python_api_writes_no_onnxruntime_telemetry",
+    ],
+    "B12 VOT reader: binary file, nan / inf / unknown / fractional flags": [
+        "tests/test_faults_issue20.py::test_vot_reader_names_the_bad_file_and_scores_the_rest",
+    ],
+    "B13 eval --precision-threshold -5|nan, --vot-burn-in -5": [
+        "tests/test_faults_issue20.py::test_eval_precision_threshold_must_be_positive",
+        "tests/test_faults_issue20.py::test_eval_precision_column_names_its_threshold",
+        "tests/test_faults_issue20.py::test_eval_negative_vot_burn_in_is_refused",
+    ],
+    "B14 broken YAML in model metadata / side .yaml": [
+        "tests/test_faults_issue20.py::test_broken_model_config_yaml_is_one_line",
+    ],
+    "B15 train on a full disk, partial last.pt.tmp": [
+        "tests/test_faults_issue20.py::test_train_on_a_full_disk_is_one_line_and_leaves_no_partial_file",
+    ],
+    "B16 train --resume from a checkpoint with bad values": [
+        "tests/test_faults_issue20.py::test_resume_from_a_checkpoint_with_bad_values_is_one_line",
+    ],
+    "B17 train --out-dir at a file, a binary config": [
+        "tests/test_faults_issue20.py::test_train_out_dir_that_is_a_file_is_one_line",
+        "tests/test_faults_issue20.py::test_train_binary_config_is_one_line",
+    ],
+    "B19 export --opset 99 / 0": [
+        "tests/test_faults_issue20.py::test_export_with_an_unsupported_opset_is_one_line",
+    ],
+    "B20 stdout > /dev/full or a closed pipe (| head)": [
+        "tests/test_faults_issue20.py::test_stdout_on_a_full_disk_is_one_line",
+        "tests/test_faults_issue20.py::test_stdout_closed_by_its_reader_ends_quietly",
+    ],
+    "B24 lr_start: 5e-3 (YAML 1.1 string) is a number": [
+        "tests/test_faults_issue20.py::test_train_config_reads_5e_minus_3_as_a_number",
+    ],
+    "B25 a short annotation file is a warning": [
+        "tests/test_faults_issue20.py::test_short_annotation_is_a_warning_naming_the_file",
+    ],
+    "B26 all-NaN weights are refused": [
+        "tests/test_faults_issue20.py::test_nan_weights_are_refused",
+    ],
+}
+
+
+def test_every_issue_20_reliability_case_has_its_test():
+    for case, tests in ISSUE_20_RELIABILITY.items():
+        for node in tests:
+            path, name = node.split("::")
+            source = (REPO / path).read_text() if (REPO / path).is_file() else ""
+            assert re.search(rf"^def {re.escape(name)}\(", source, flags=re.M), f"{case}: {node} is gone"

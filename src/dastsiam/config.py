@@ -8,6 +8,7 @@ key at fault. There is no global config object; configs are plain values passed 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -16,11 +17,32 @@ import yaml
 
 T = TypeVar("T")
 
-__all__ = ["ConfigError", "from_dict", "to_dict", "load_yaml", "save_yaml", "replace_path"]
+__all__ = ["ConfigError", "from_dict", "to_dict", "load_yaml", "save_yaml", "replace_path", "parse_yaml"]
 
 
 class ConfigError(ValueError):
     """A configuration value is unknown, missing or of the wrong type."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's numbers: PyYAML implements YAML 1.1, where a float needs a dot, so
+    ``lr_start: 5e-3`` would be the *string* ``'5e-3'``; written like that, a number is a number."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                  |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                  |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    """``yaml.safe_load`` (no tags that build Python objects) that reads ``5e-3`` as a number (YAML 1.2)."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def _type_name(tp: Any) -> str:
@@ -146,8 +168,10 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a YAML text file (byte {exc.start} is not UTF-8)") from None
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     return from_dict(cls, data, where=str(path))
@@ -155,10 +179,19 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
 
 def save_yaml(obj: Any, path: str | Path) -> None:
     """Write the resolved config next to a checkpoint (atomically)."""
+    from dastsiam.errors import OutputError
+
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(to_dict(obj), sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(yaml.safe_dump(to_dict(obj), sort_keys=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:  # a full disk: no partial temporary file left behind, one clear line
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def replace_path(obj: T, dotted: str, value: Any) -> T:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from dastsiam.errors import ModelError
 from dastsiam.models.base import HeadOutput, SiameseModel
 from dastsiam.models.config import ModelConfig
 from dastsiam.onnx_backend import (  # noqa: F401  (re-exported: the back end's historical home)
@@ -82,8 +83,10 @@ def _export(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str],
 def _runs_batch_2(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str]) -> bool:
     """Whether the exported graph at ``path`` gives torch's outputs on a batch of two different items."""
     import numpy as np
-    import onnxruntime as ort
 
+    from dastsiam.runtime import import_onnxruntime
+
+    ort = import_onnxruntime()  # telemetry off (docs/runtime.md)
     batch = tuple(torch.cat([a, a * 0.5 + 1.0]) for a in args)
     module.eval()  # never update BatchNorm statistics here
     with torch.no_grad():
@@ -134,6 +137,12 @@ def export_onnx(model: SiameseModel, out_dir: str | Path, opset: int = 17, confi
 
     from dastsiam.config import to_dict
 
+    from torch.onnx import _constants
+
+    lowest, highest = _constants.ONNX_MIN_OPSET, _constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET
+    if isinstance(opset, bool) or not isinstance(opset, int) or not lowest <= opset <= highest:
+        raise ModelError(f"opset {opset!r}: the ONNX exporter (TorchScript-based, torch {torch.__version__}) writes "
+                         f"opsets {lowest} to {highest}; the default is 17")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = copy.deepcopy(model).cpu().eval()
@@ -147,14 +156,20 @@ def export_onnx(model: SiameseModel, out_dir: str | Path, opset: int = 17, confi
         head = model.track(x, f_z)
     outputs = [name for name, t in zip(HeadOutput._fields, head) if t is not None]
 
-    dynamic_batch = {
-        "template": _export(_Method(model, "template"), (z,), out_dir / "template.onnx", ["z"], ["f_z"], opset),
-        "search": _export(_Method(model, "track"), (x, f_z), out_dir / "search.onnx", ["x", "f_z"], outputs, opset),
-    }
-    (out_dir / "fuse.onnx").unlink(missing_ok=True)
-    if model.has_st:
-        dynamic_batch["fuse"] = _export(_Method(model, "fuse"), (f_z, f_z, f_z), out_dir / "fuse.onnx",
-                                        ["f_a", "f_c", "f_i"], ["f_z"], opset)
+    try:
+        dynamic_batch = {
+            "template": _export(_Method(model, "template"), (z,), out_dir / "template.onnx", ["z"], ["f_z"], opset),
+            "search": _export(_Method(model, "track"), (x, f_z), out_dir / "search.onnx", ["x", "f_z"], outputs,
+                              opset),
+        }
+        (out_dir / "fuse.onnx").unlink(missing_ok=True)
+        if model.has_st:
+            dynamic_batch["fuse"] = _export(_Method(model, "fuse"), (f_z, f_z, f_z), out_dir / "fuse.onnx",
+                                            ["f_a", "f_c", "f_i"], ["f_z"], opset)
+    except (torch.onnx.errors.OnnxExporterError, RuntimeError) as exc:  # e.g. an operator the opset lacks
+        message = " ".join(str(exc).split())[:300]
+        raise ModelError(f"{out_dir}: ONNX export with opset {opset} failed ({exc.__class__.__name__}: "
+                         f"{message})") from None
 
     meta = {
         "model": to_dict(config) if config is not None else None,

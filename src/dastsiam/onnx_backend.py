@@ -111,11 +111,11 @@ class OnnxModel:
     """
 
     def __init__(self, out_dir: str | Path, threads: int | None = None, spinning: bool = False):
-        import onnxruntime as ort
-
         from dastsiam.config import from_dict
         from dastsiam.models.config import ModelConfig
-        from dastsiam.runtime import inference_threads
+        from dastsiam.runtime import import_onnxruntime, inference_threads
+
+        ort = import_onnxruntime()  # telemetry off (docs/runtime.md)
 
         self.path = Path(out_dir)
         meta = _read_meta(self.path)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["cpu_count", "default_threads", "inference_threads", "prepare_environment", "configure_torch_threads"]
+__all__ = ["cpu_count", "default_threads", "inference_threads", "prepare_environment", "configure_torch_threads",
+           "import_onnxruntime"]
 
 
 def cpu_count() -> int:
@@ -68,3 +69,28 @@ def configure_torch_threads(threads: int | None = None, loader_workers: int = 0)
     count = int(threads) if threads else default_threads(loader_workers)
     torch.set_num_threads(count)
     return count
+
+
+def import_onnxruntime():
+    """``onnxruntime``, imported with its telemetry off (every dastsiam module imports it through here).
+
+    onnxruntime 1.32 records telemetry (a device id, the Python path, the OS and CPU) in a database under the
+    user's cache folder (``~/.cache/Microsoft/DeveloperTools/.onnxruntime/``); the first record is written
+    while the module is *imported*, so its ``disable_telemetry_events()`` call alone comes too late. It reads
+    ``ORT_DISABLE_TELEMETRY`` at import, so that is set for the import and then removed again (child processes
+    keep the user's environment), and ``disable_telemetry_events()`` turns off the events of later sessions.
+    A user who exported ``ORT_DISABLE_TELEMETRY=0`` keeps onnxruntime's telemetry; if onnxruntime was imported
+    before dastsiam, its import record is already written and only the later events are turned off.
+    """
+    wanted = os.environ.get("ORT_DISABLE_TELEMETRY")
+    if "onnxruntime" not in sys.modules and wanted is None:
+        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+        try:
+            import onnxruntime
+        finally:
+            os.environ.pop("ORT_DISABLE_TELEMETRY", None)
+    import onnxruntime
+
+    if wanted != "0" and hasattr(onnxruntime, "disable_telemetry_events"):
+        onnxruntime.disable_telemetry_events()
+    return onnxruntime

@@ -16,7 +16,10 @@ ONNX_FILES = {
 
 def _session(path, any_input_size: bool = False):
     import onnx
-    import onnxruntime as ort
+
+    from dastsiam.runtime import import_onnxruntime
+
+    ort = import_onnxruntime()
 
     proto = onnx.load(str(path))
     if any_input_size:  # the published backbone fixes 255x255; the same graph also runs on 127x127 templates

@@ -198,6 +198,11 @@ def run(args) -> int:
     )
     from dastsiam.evaluation.results import Warnings
 
+    if args.vot_burn_in < 0:
+        raise InputError(f"--vot-burn-in {args.vot_burn_in}: must be 0 or more frames")
+    if args.precision_threshold is not None and not (np.isfinite(args.precision_threshold)
+                                                     and args.precision_threshold > 0):
+        raise InputError(f"--precision-threshold {args.precision_threshold:g}: must be a positive number of pixels")
     check_outputs(args.json, args.plots)
     args.sequences = split_names(args.sequences)
     if args.pack_got10k is not None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
+import os
 import re
 import signal
 import sys
@@ -122,7 +124,7 @@ def _missing_dependency(exc: ModuleNotFoundError) -> int:
     return 2
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(argv: list[str] | None) -> int:
     prepare_environment()  # passive OpenMP waiting must be set before any sub-command imports torch
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -147,6 +149,74 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("dastsiam: interrupted; results written so far are kept", file=sys.stderr)
             return 130
+
+
+class StdoutError(Exception):
+    """Standard output cannot be written: its reader went away (``| head``) or its disk is full (``> /dev/full``).
+
+    Not an ``OSError``, so no handler meant for an output *file* mistakes it for one."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _GuardedStdout:
+    """``sys.stdout`` whose write errors are raised as :class:`StdoutError` (everything else is the stream's)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise StdoutError(exc) from None
+
+    def flush(self):
+        try:
+            return self._stream.flush()
+        except OSError as exc:
+            raise StdoutError(exc) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _stdout_failed(error: OSError) -> int:
+    """What well-behaved command-line tools do when stdout fails: a closed pipe (``dastsiam eval | head -1``)
+    ends quietly with 141 (128 + SIGPIPE, what the shell reports for ``yes | head``); any other error (a full
+    disk) is one ``dastsiam: error:`` line. Files already written are complete either way. Standard output is
+    then pointed at /dev/null so that the interpreter's last flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # a stdout without a file descriptor (tests capturing it)
+        pass
+    if error.errno == errno.EPIPE:
+        return 128 + signal.SIGPIPE
+    print(f"dastsiam: error: cannot write to standard output ({error.strerror or error})", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    stdout = sys.stdout
+    sys.stdout = _GuardedStdout(stdout)
+    try:
+        try:
+            code = _run(argv)
+        except SystemExit:  # argparse's --help / usage errors: their text must reach stdout too
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # here, not at interpreter exit, where an error could only be a traceback
+        return code
+    except StdoutError as exc:
+        return _stdout_failed(exc.error)
+    finally:
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from dastsiam.config import ConfigError, replace_path
+from dastsiam.config import ConfigError, parse_yaml, replace_path
 from dastsiam.training.config import DataSourceConfig, TrainConfig, load_train_config, validate
 
 
@@ -104,7 +104,7 @@ def build_config(args) -> TrainConfig:
         if not sep:
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
         try:
-            cfg = replace_path(cfg, key.strip(), yaml.safe_load(value))
+            cfg = replace_path(cfg, key.strip(), parse_yaml(value))
         except (ConfigError, yaml.YAMLError) as exc:
             raise ConfigError(f"--set {item}: {exc}") from None
     cfg = apply_data_arguments(cfg, args.data)

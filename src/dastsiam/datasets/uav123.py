@@ -15,10 +15,11 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from dastsiam.datasets._io import list_frames, read_numbers, require_dir, select_names, sort_key
-from dastsiam.errors import InputError
+from dastsiam.errors import DastsiamWarning, InputError
 from dastsiam.sequence import Sequence
 
 # UAV123 configSeqs: sub-sequence -> (frame folder, first frame, last frame), 1-based, 30 fps numbering.
@@ -87,6 +88,10 @@ def load_uav123(root, names=None, split: str | None = None) -> list[Sequence]:
             frames = list_frames(frames_dir / name)
             if len(frames) < len(gt):
                 raise InputError(f"{gt_path}: {len(gt)} annotation rows but {len(frames)} frames in {frames_dir / name}")
+            if len(frames) > len(gt):  # a truncated annotation file must not pass for a short sequence
+                warnings.warn(DastsiamWarning(
+                    f"{gt_path}: {len(gt)} annotation rows but {len(frames)} frames in {frames_dir / name}; "
+                    f"frames {len(gt) + 1}..{len(frames)} are left out of sequence {name}"))
             frames = frames[: len(gt)]
         elif name in UAV123_SUBSEQUENCES and UAV123_SUBSEQUENCES[name][0] in folders:
             frames = _subsequence_frames(frames_dir, name, len(gt), gt_path)

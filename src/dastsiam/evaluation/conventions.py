@@ -77,6 +77,10 @@ class Conventions:
                 raise InputError(f"scoring convention {name} must be one of {', '.join(choices)}, got {value!r}")
         if self.success_thresholds < 2:
             raise InputError(f"success_thresholds must be at least 2, got {self.success_thresholds}")
+        for name in ("precision_threshold", "norm_precision_threshold"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value > 0):  # nan, inf, 0 or below: no precision could be meant
+                raise InputError(f"{name} must be a positive finite number, got {value!r}")
 
     @property
     def iou_thresholds(self) -> np.ndarray:

@@ -623,6 +623,9 @@ TABLE_COLUMNS = {
 def format_table(report: Report, attributes: bool = False) -> str:
     """A plain-text table, best tracker first by the benchmark's main number."""
     columns = TABLE_COLUMNS.get(report.dataset, TABLE_COLUMNS["custom"])
+    # the precision column is headed by the threshold it was scored at (--precision-threshold)
+    columns = tuple((k, f"Prec@{report.conventions.precision_threshold:g}" if k == "precision" else label)
+                    for k, label in columns)
     key = columns[0][0]
     rows = sorted(
         report.trackers.values(),

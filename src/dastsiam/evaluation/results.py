@@ -199,13 +199,21 @@ def write_vot_result(root, tracker: str, sequence: str, trajectory: list, times=
     return path
 
 
+VOT_FLAGS = {0: "skipped", 1: "initialisation", 2: "failure"}
+
+
 def read_vot_result(path: Path) -> list:
-    """Read a VOT baseline trajectory: ints for flag lines, float arrays for regions (4 or 8 numbers)."""
+    """Read a VOT baseline trajectory: ints for flag lines, float arrays for regions (4 or 8 numbers).
+
+    A flag line must hold one of the integers of :data:`VOT_FLAGS`; anything else on a one-number line
+    (``9``, ``2.7``, ``nan``, ``inf``) and a file that is not text are :class:`InputError` naming the line."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a text file (byte {exc.start} is not UTF-8)") from None
     trajectory: list = []
     for number, line in enumerate(text.splitlines(), start=1):
         tokens = [t for t in re.split(r"[,\s]+", line.strip()) if t]
@@ -216,7 +224,12 @@ def read_vot_result(path: Path) -> list:
         except ValueError:
             raise InputError(f"{path}:{number}: not a number in {line.strip()!r}") from None
         if len(values) == 1:
-            trajectory.append(int(values[0]))
+            flag = values[0]
+            if not (flag.is_integer() and int(flag) in VOT_FLAGS):
+                known = ", ".join(f"{k} ({v})" for k, v in VOT_FLAGS.items())
+                raise InputError(f"{path}:{number}: {line.strip()!r} is not a VOT flag (expected {known}) "
+                                 f"or a region of 4/8 numbers")
+            trajectory.append(int(flag))
         elif len(values) in (4, 8):
             trajectory.append(np.array(values))
         else:

@@ -98,17 +98,25 @@ def build_model(cfg: ModelConfig) -> SiameseModel:
 def save_weights(model: SiameseModel, cfg: ModelConfig, path: str | Path, extra_metadata: dict | None = None) -> None:
     """Save ``model`` as safetensors with its :class:`ModelConfig` (YAML) in the file's metadata."""
     import yaml
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     from dastsiam.config import to_dict
+    from dastsiam.errors import OutputError
 
     path = Path(path)
     metadata = {"dastsiam_model_config": yaml.safe_dump(to_dict(cfg), sort_keys=False)}
     metadata.update({k: str(v) for k, v in (extra_metadata or {}).items()})
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     tmp = path.with_name(path.name + ".tmp")
-    save_file(state, str(tmp), metadata=metadata)
-    tmp.replace(path)
+    try:  # written by Python, whose errors carry the OS reason; a failed write leaves no partial file
+        tmp.write_bytes(save(state, metadata=metadata))
+        tmp.replace(path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise OutputError(f"{path}: cannot write the weights ({exc.strerror or exc})") from None
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -137,7 +145,37 @@ def load_state(model: SiameseModel, state: dict[str, torch.Tensor], source: str,
     for k, v in state.items():
         if k in own and own[k].shape != v.shape:
             raise ModelError(f"{source}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
+    _check_finite(state, source)
     model.load_state_dict(state, strict=strict)
+
+
+def _check_finite(state: dict[str, torch.Tensor], source: str) -> None:
+    """Weights holding NaN or infinity make every score NaN: the tracker would sit on its initial box without a
+    word (NaN never wins the arg-max), so such a file is refused, naming the first tensor at fault."""
+    import torch
+
+    bad = [k for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ModelError(f"{source}: {len(bad)} of {len(state)} weight tensors hold NaN or infinite values "
+                         f"(first: {bad[0]}); these weights cannot track (a diverged training run?)")
+
+
+def _config_mapping(text: str, where: str) -> dict:
+    """The model config YAML of a weights file (its metadata or the ``.yaml`` beside it) as a mapping; broken
+    YAML, a tag that would build a Python object or a non-mapping is a :class:`ModelError` naming ``where``."""
+    import yaml
+
+    from dastsiam.config import parse_yaml
+
+    try:
+        raw = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        problem = " ".join(str(exc).split())
+        raise ModelError(f"{where}: the model config is not valid YAML ({problem[:300]})") from None
+    if not isinstance(raw, dict):
+        raise ModelError(f"{where}: the model config must be a mapping of ModelConfig keys, "
+                         f"got {type(raw).__name__}")
+    return raw
 
 
 def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.device = "cpu") -> tuple[SiameseModel, ModelConfig]:
@@ -147,8 +185,6 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.dev
     (config in its metadata, or a ``.yaml`` beside it); a trainer checkpoint ``.pt`` (loaded with
     ``weights_only=True``).
     """
-    import yaml
-
     from dastsiam.config import from_dict
 
     key = str(name_or_path)
@@ -173,12 +209,16 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, device: str | torch.dev
     if path.suffix == ".safetensors":
         state, metadata = _read_safetensors(path)
         if "dastsiam_model_config" in metadata:
-            raw = yaml.safe_load(metadata["dastsiam_model_config"])
-            where = f"{path} (metadata)"
+            where = f"{path} (metadata dastsiam_model_config)"
+            raw = _config_mapping(metadata["dastsiam_model_config"], where)
         elif path.with_suffix(".yaml").is_file():
-            raw = yaml.safe_load(path.with_suffix(".yaml").read_text())
-            raw = raw.get("model", raw)
             where = str(path.with_suffix(".yaml"))
+            try:
+                text = path.with_suffix(".yaml").read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ModelError(f"{where}: cannot read the model config ({exc})") from None
+            raw = _config_mapping(text, where)
+            raw = raw.get("model", raw)
         else:
             raise ModelError(f"{path}: no model config in the file's metadata and no {path.with_suffix('.yaml').name} beside it")
         cfg = from_dict(ModelConfig, raw, where=where)

@@ -9,12 +9,13 @@ count and the AUC history).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import torch
 
-from dastsiam.errors import InputError
+from dastsiam.errors import InputError, OutputError
 
 LAST = "last.pt"
 BEST = "best.safetensors"  # best validation AUC (trainer validation hook)
@@ -34,12 +35,23 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
-    """``torch.save`` to a temporary file, then an atomic rename: a crash never leaves a half-written file."""
+    """``torch.save`` to a temporary file, then an atomic rename: a crash never leaves a half-written file.
+
+    A failed write (a full disk) removes the partial temporary file and raises :class:`OutputError`; the
+    previous checkpoint at ``path`` is untouched. The file is written through a Python file object, whose
+    errors carry the OS reason (``torch.save`` to a path reports a full disk as "unexpected pos")."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        kept = f"; the previous {path.name} is kept" if path.is_file() else ""
+        raise OutputError(f"{path}: cannot write the checkpoint ({exc.strerror or exc}){kept}") from None
 
 
 def load_checkpoint(path: str | Path) -> dict:

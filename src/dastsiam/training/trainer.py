@@ -31,7 +31,7 @@ import yaml
 from torch.nn.parallel import DistributedDataParallel
 
 from dastsiam.config import ConfigError, from_dict, save_yaml, to_dict
-from dastsiam.errors import InputError, ModelError
+from dastsiam.errors import InputError, ModelError, OutputError
 from dastsiam.models.base import SiameseModel
 from dastsiam.models.config import ModelConfig
 from dastsiam.models.registry import BUILTIN_MODELS, build_model, load_model, load_state, save_weights
@@ -133,6 +133,7 @@ class Trainer:
         # dastsiam.runtime.prepare_environment before torch starts; see docs/training.md "Speed")
         self.threads = configure_torch_threads(cfg.runtime.threads or None, cfg.runtime.workers)
         self.out_dir = Path(cfg.runtime.out_dir)
+        _prepare_out_dir(self.out_dir)  # before the data is read: a bad out_dir fails at once
         self._stop_requested = False
         self._stop_signal: int | None = None
         self._early_stop = False
@@ -198,23 +199,40 @@ class Trainer:
             raise InputError(f"{path}: checkpoint was trained with a different model config; "
                              f"use another runtime.out_dir or the checkpoint's config.yaml")
         load_state(self.model, state["model"], str(path))
+        epoch, step_in_epoch, global_step = _resume_position(state, path, self.cfg.optim.epochs)
+
+        def checked(what: str, restore: Callable[[], None]) -> None:
+            """A checkpoint with the right keys but unusable values is one InputError naming the entry."""
+            try:
+                restore()
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as exc:
+                message = " ".join(str(exc).split())[:200]
+                raise InputError(f"{path}: {what} cannot be restored ({exc.__class__.__name__}: {message}); "
+                                 f"resume from another checkpoint (epoch_XXX.pt) or start again") from None
+
         # the trainable set decides which params have momentum buffers; restore it before loading them
-        apply_freezing(self.model, self.cfg.optim, int(state["epoch"]))
-        self.optimizer.load_state_dict(state["optimizer"])
+        apply_freezing(self.model, self.cfg.optim, epoch)
+        checked("the optimizer state", lambda: self.optimizer.load_state_dict(state["optimizer"]))
         if state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        self.epoch = int(state["epoch"])
-        self.step_in_epoch = int(state.get("step_in_epoch", 0))
-        self.global_step = int(state["global_step"])
-        self.history = [float(v) for v in state.get("history", [])]
+            checked("the gradient scaler state", lambda: self.scaler.load_state_dict(state["scaler"]))
+        self.epoch, self.step_in_epoch, self.global_step = epoch, step_in_epoch, global_step
+
+        def history() -> None:
+            self.history = [float(v) for v in state.get("history", [])]
+
+        checked("the loss history", history)
         if "rng" in state:
-            set_rng_state(state["rng"])
+            checked("the random generator state", lambda: set_rng_state(state["rng"]))
         val = state.get("validation") or {}
-        if val:
+
+        def validation() -> None:
             self.best_auc = None if float(val["best_auc"]) < 0 else float(val["best_auc"])
             self.best_step = int(val["best_step"])
             self.bad_validations = int(val["bad_validations"])
             self.val_history = [(int(step), float(auc)) for step, auc in val.get("history", [])]
+
+        if val:
+            checked("the validation state", validation)
 
     def state_dict(self) -> dict:
         return {
@@ -457,6 +475,35 @@ class Trainer:
         flag = torch.tensor([float(code)], device=self.device if self.device.type == "cuda" else "cpu")
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)
         return int(flag.item())
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    """Create ``runtime.out_dir``, or say in one line why it cannot be (a file there, no permission)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"runtime.out_dir {out_dir}: exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"runtime.out_dir {out_dir}: cannot create it ({exc.strerror or exc})") from None
+
+
+def _resume_position(state: dict, path: Path, epochs: int) -> tuple[int, int, int]:
+    """``epoch``, ``step_in_epoch`` and ``global_step`` of a checkpoint, checked against the config: a
+    negative or non-integer value, or an epoch past ``optim.epochs``, is an InputError naming the file."""
+
+    def integer(key: str, default=None) -> int:
+        value = state.get(key, default)
+        if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # a 0-d tensor
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"{path}: {key} is {value!r}, not a count (>= 0); the checkpoint is damaged")
+        return value
+
+    epoch, step_in_epoch, global_step = integer("epoch"), integer("step_in_epoch", 0), integer("global_step")
+    if epoch > epochs or (epoch == epochs and step_in_epoch > 0):
+        raise InputError(f"{path}: the checkpoint is at epoch {epoch} but the config trains {epochs} epochs "
+                         f"(optim.epochs); raise optim.epochs to train on, or use another runtime.out_dir")
+    return epoch, step_in_epoch, global_step
 
 
 def _same_model_config(saved, current: ModelConfig) -> bool:
