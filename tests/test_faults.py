@@ -343,6 +343,22 @@ ISSUE_20_RELIABILITY = {
         "tests/test_faults_issue20.py::test_track_writes_no_onnxruntime_telemetry",
         "tests/test_faults_issue20.py::test_python_api_writes_no_onnxruntime_telemetry",
     ],
+    "B2 a finite but absurd initial box (1e154 px and up): NaN boxes, update() ok=True with NaN": [
+        "tests/test_faults_issue20.py::test_absurd_initial_box_tracks_finite_boxes",
+        "tests/test_faults_issue20.py::test_absurd_initial_box_through_the_python_api",
+    ],
+    "B3 (track) a FIFO as input ignored Ctrl-C / SIGTERM": [
+        "tests/test_faults_issue20.py::test_track_refuses_a_fifo_at_once",
+    ],
+    "B9 run --workers N killed with SIGKILL leaves orphaned workers": [
+        "tests/test_faults_issue20.py::test_run_workers_end_with_a_killed_parent",
+    ],
+    "B10 run resume treats an empty / truncated <Seq>.txt as finished": [
+        "tests/test_faults_issue20.py::test_run_resume_reruns_short_and_empty_results",
+    ],
+    "B11 run on a full disk": [
+        "tests/test_faults_issue20.py::test_run_on_a_full_disk_is_one_line",
+    ],
     "B12 VOT reader: binary file, nan / inf / unknown / fractional flags": [
         "tests/test_faults_issue20.py::test_vot_reader_names_the_bad_file_and_scores_the_rest",
     ],
@@ -379,6 +395,9 @@ ISSUE_20_RELIABILITY = {
     ],
     "B26 all-NaN weights are refused": [
         "tests/test_faults_issue20.py::test_nan_weights_are_refused",
+    ],
+    "B28 run draws no progress bar when stderr is not a terminal": [
+        "tests/test_faults_issue20.py::test_run_draws_no_progress_bar_into_a_log",
     ],
 }
 

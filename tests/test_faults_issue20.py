@@ -341,3 +341,136 @@ def test_short_annotation_is_a_warning_naming_the_file(tmp_path, shared_data):
     assert proc.returncode == 0, proc.stderr[-3000:]
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("dastsiam: warning:")]
     assert len(warnings) == 1 and str(anno) in warnings[0] and f"50 annotation rows but {frames} frames" in warnings[0]
+
+
+# ---------------------------------------------------------------- B2: a finite but absurd initial box
+@pytest.mark.parametrize("box", ["0,0,1e308,1e308", "0,0,1e200,1e200", "-1e200,-1e200,3e200,3e200"])
+def test_absurd_initial_box_tracks_finite_boxes(tmp_path, shared_data, box):
+    """T01 / T01c_box_1e200: boxes from about 1e154 px on made every later row ``nan,nan,nan,nan`` (exit 0):
+    the context area (w + p)(h + p) overflowed. The box is clipped to the frame as every later box is."""
+    proc = dastsiam("track", shared_data / "OTB" / "Couple" / "img", f"--box={box}", "--out", tmp_path / "o",
+                    "--max-frames", 5, "--no-progress")
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    rows = np.loadtxt(tmp_path / "o" / "boxes.txt", delimiter=",", ndmin=2)
+    assert rows.shape == (5, 4) and np.all(np.isfinite(rows))
+    assert np.all(rows[1:, 2] <= 320) and np.all(rows[1:, 3] <= 240)  # within the 320x240 frame
+
+
+def test_absurd_initial_box_through_the_python_api(shared_data):
+    """PA24_init_box_1e200_api: ``update()`` said ``ok=True`` with a NaN box."""
+    frames = shared_data / "OTB" / "Couple" / "img"
+    script = ("import cv2, dastsiam, math; t = dastsiam.load_tracker(); "
+              f"t.init(cv2.imread({str(frames / '0001.jpg')!r}), [0, 0, 1e200, 1e200]); "
+              f"ok, box = t.update(cv2.imread({str(frames / '0002.jpg')!r})); "
+              "print(ok, all(math.isfinite(v) for v in box))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-1] == "True", proc.stdout
+
+
+# ---------------------------------------------------------------- B3 (track): a FIFO as input
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_track_refuses_a_fifo_at_once(tmp_path):
+    """C01_track_fifo_uninterruptible: ``dastsiam track FIFO`` blocked inside cv2.VideoCapture, where neither
+    Ctrl-C nor SIGTERM reached it (only SIGKILL). Anything that is not a regular file or a folder is refused
+    before OpenCV opens it."""
+    fifo = tmp_path / "fifo.mp4"
+    os.mkfifo(fifo)
+    try:
+        proc = dastsiam("track", fifo, "--box", "1,1,10,10", "--out", tmp_path / "o", timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("dastsiam track hung on a FIFO")
+    one_error_line(proc, str(fifo), "not a regular file")
+
+
+# ---------------------------------------------------------------- run: B9, B10, B11, B28
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads /proc (Linux)")
+def test_run_workers_end_with_a_killed_parent(tmp_path, shared_data):
+    """RS06_kill9_workers2: after ``kill -9`` of ``dastsiam run --workers 2`` its workers (ppid 1) finished
+    their sequence and then hung forever on the pool's queue, about 110 MB each."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "dastsiam.cli.main", "run", "--dataset", "otb", "--root",
+                             str(shared_data / "OTB"), "--results", str(tmp_path / "r"), "--workers", "2",
+                             "--sequences", "Surfer,MotorRolling,Couple"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(workers) < 2 and proc.poll() is None:
+            workers = _children(proc.pid)
+            time.sleep(0.1)
+        assert len(workers) >= 2, "the workers did not start"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.2)
+        assert not any(_alive(w) for w in workers), "orphaned workers are still running"
+    finally:
+        for pid in [proc.pid] + workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def test_run_resume_reruns_short_and_empty_results(tmp_path, shared_data):
+    """RS07_resume_partial_files: an empty or truncated <Seq>.txt counted as finished ("0 result files
+    written"); eval then scored the gap as failures (AUC 0.254 instead of 0.677)."""
+    folder = tmp_path / "r" / "nano"
+    folder.mkdir(parents=True)
+    (folder / "Couple.txt").write_text("")
+    (folder / "Crossing.txt").write_text("1,2,3,4\n" * 10)
+    proc = dastsiam("run", "--dataset", "otb", "--root", shared_data / "OTB", "--results", tmp_path / "r",
+                    "--sequences", "Couple,Crossing")
+    assert proc.returncode == 0, proc.stderr
+    assert "2 result files written" in proc.stdout
+    assert len((folder / "Couple.txt").read_text().splitlines()) == 140
+    assert len((folder / "Crossing.txt").read_text().splitlines()) == 120
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("dastsiam: warning:")]
+    assert len(warnings) == 2 and "10 lines for 120 frames" in " ".join(warnings), proc.stderr
+
+
+@pytest.mark.skipif(not HAS_DEV_FULL, reason="needs /dev/full (Linux) to play a full disk")
+def test_run_on_a_full_disk_is_one_line(tmp_path, shared_data):
+    """RS08_run_disk_full: the OSError was re-raised at the end with a raw traceback."""
+    folder = tmp_path / "r" / "nano"
+    folder.mkdir(parents=True)
+    (folder / "Couple.txt.part").symlink_to("/dev/full")  # writing Couple.txt: ENOSPC
+    proc = dastsiam("run", "--dataset", "otb", "--root", shared_data / "OTB", "--results", tmp_path / "r",
+                    "--sequences", "Couple,Crossing")
+    one_error_line(proc, str(folder / "Couple.txt"), "No space left", "1 finished result file is kept")
+    assert len((folder / "Crossing.txt").read_text().splitlines()) == 120
+    assert not (folder / "Couple.txt.part").is_symlink() and not (folder / "Couple.txt").exists()
+
+
+def test_run_draws_no_progress_bar_into_a_log(tmp_path, shared_data):
+    """RS05_run_progress_in_logs: tqdm bars went to stderr when it was a file or a pipe."""
+    proc = dastsiam("run", "--dataset", "otb", "--root", shared_data / "OTB", "--results", tmp_path / "r",
+                    "--sequences", "Couple")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr

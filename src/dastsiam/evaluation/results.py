@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dastsiam.errors import InputError
+from dastsiam.errors import InputError, OutputError
 
 ONE_BASED_DATASETS = frozenset({"otb", "uav123", "lasot", "got10k"})
 _DELIMITERS = str.maketrans({",": " ", "\t": " ", ";": " "})
@@ -115,10 +115,29 @@ def format_rows(boxes: np.ndarray) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``text`` to ``path`` through a ``.part`` file and a rename; a failed write (a full disk) removes the
+    partial file and raises :class:`OutputError` naming ``path`` (what was written before stays)."""
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def count_rows(path: Path) -> int | None:
+    """Non-blank lines of a result file (``None`` when it cannot be read): what resuming checks a finished
+    sequence by."""
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return None
 
 
 def otb_result_path(root: Path, tracker: str, sequence: str) -> Path:

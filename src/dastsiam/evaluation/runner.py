@@ -10,7 +10,10 @@ rerun skips finished sequences (``resume=True``).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+import warnings
 import zipfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -18,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dastsiam.errors import DastsiamError, InputError
+from dastsiam.errors import DastsiamError, DastsiamWarning, InputError, OutputError
 from dastsiam.evaluation import results as R
 from dastsiam.evaluation.vot import (
     FAILURE, INIT, SKIP_AFTER_FAILURE, SKIPPED, VOT_INIT_RULES, ground_truth_regions, region_overlap, vot_init_box,
@@ -71,7 +74,21 @@ def _ope_done(root, tracker_name, sequence: Sequence, layout: str, repetition: i
         path = R.got10k_result_path(root, tracker_name, sequence.name, repetition)
     else:
         path = R.otb_result_path(root, tracker_name, sequence.name)
-    return path.is_file()
+    return _finished(path, len(sequence))
+
+
+def _finished(path: Path, frames: int) -> bool:
+    """Whether the result file at ``path`` is a finished run: one line per frame. dastsiam's own writes are
+    atomic, so a short, empty or long file was damaged or copied from elsewhere; it is run again (a warning
+    says so) rather than scored later with its gap counted as failures."""
+    if not path.is_file():
+        return False
+    rows = R.count_rows(path)
+    if rows == frames:
+        return True
+    warnings.warn(DastsiamWarning(f"{path}: {rows if rows is not None else 'unreadable,'} lines for {frames} "
+                                  f"frames; the sequence is run again"))
+    return False
 
 
 def _run_one(tracker_or_factory, sequence: Sequence, root, tracker_name: str, layout: str, repetitions) -> list[Path]:
@@ -256,7 +273,7 @@ def _execute(work, tracker_or_factory, jobs, extra: tuple, workers: int, progres
     else:
         if _is_tracker(tracker_or_factory):
             raise TypeError("parallel runs need a zero-argument factory that builds a tracker, not a tracker")
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_end_with_parent, initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(work, tracker_or_factory, seq, *extra, reps) for seq, reps in jobs]
             bar = _progress(len(futures), progress)
             for future in as_completed(futures):
@@ -268,14 +285,49 @@ def _execute(work, tracker_or_factory, jobs, extra: tuple, workers: int, progres
             bar.close()
     if errors:
         more = f" (and {len(errors) - 1} more failed sequences)" if len(errors) > 1 else ""
-        raise type(errors[0])(f"{errors[0]}{more}") if isinstance(errors[0], DastsiamError) else errors[0]
+        first = errors[0]
+        if not isinstance(first, DastsiamError):  # an OSError from elsewhere: still one line, naming the file
+            where = f"{first.filename}: " if getattr(first, "filename", None) else ""
+            first = OutputError(f"{where}{first.strerror or first}")
+        kept = (f"; {len(written)} finished result file{'s are' if len(written) > 1 else ' is'} kept, run again "
+                f"to resume" if written else "")
+        raise type(first)(f"{first}{more}{kept}")
     return sorted(written)
 
 
+def _end_with_parent(parent: int) -> None:
+    """Worker-process initialiser: end when the parent ``dastsiam run`` dies, even by SIGKILL, which runs no
+    clean-up (orphaned workers finished their sequence, then waited forever on the pool's queue, ~110 MB each).
+    Linux: the kernel sends SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); elsewhere a thread polls
+    the parent id. Result files are written atomically, so a killed worker leaves no partial one."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG = 1
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="dastsiam-parent-watch", daemon=True).start()
+
+
 def _progress(total: int, enabled: bool):
+    """A progress bar on stderr, drawn only when stderr is a terminal (never into a log file)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, disable=not enabled, unit="seq")
+    terminal = getattr(sys.stderr, "isatty", lambda: False)()
+    return tqdm(total=total, disable=not (enabled and terminal), unit="seq")
 
 
 def vot_init_rule(tracker, rule: str | None = None) -> str:
@@ -358,7 +410,7 @@ def run_vot(
     jobs = []
     for seq in sequences:
         pending = [r for r in range(1, repetitions + 1)
-                   if not (resume and R.vot_result_path(results_root, tracker_name, seq.name, r).is_file())]
+                   if not (resume and _finished(R.vot_result_path(results_root, tracker_name, seq.name, r), len(seq)))]
         if pending:
             jobs.append((seq, pending))
     return _execute(_run_vot_one, tracker_or_factory, jobs, (results_root, tracker_name, init_rule), workers, progress)

@@ -169,6 +169,10 @@ class Tracker:
             exemplar = self._tensor([self._fear.exemplar(image, pad=self._fear.pad)])
         self.center = np.array([box[0] + box[2] / 2.0, box[1] + box[3] / 2.0])
         self.size = np.array([box[2], box[3]])
+        if box[2] > width or box[3] > height or not np.all(np.isfinite(self.center)):
+            # larger than the frame: clipped as every later box is (from about 1e154 px the context area
+            # (w + p)(h + p) overflowed to inf and every later box was NaN)
+            self._clip_and_store(self.center, self.size)
         with self._no_grad():
             self.f_i = self.model.template(exemplar if self._fear is not None else self._exemplar(image))
         self.f_a = self.f_i
@@ -278,6 +282,8 @@ class Tracker:
 
     def _clip_and_store(self, center: np.ndarray, size: np.ndarray) -> np.ndarray:
         width, height = self.frame_size
+        if not (np.all(np.isfinite(center)) and np.all(np.isfinite(size))):  # never store (or return) a NaN box
+            center, size = self.center, self.size
         min_size = self.config.min_size
         cx = min(max(float(center[0]), 0.0), float(width))
         cy = min(max(float(center[1]), 0.0), float(height))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 import threading
 import warnings
@@ -149,6 +150,11 @@ class FrameSource:
                 raise InputError(f"{path}: folder holds no image files ({', '.join(IMAGE_SUFFIXES)})")
             self.count = len(self.files)
             return
+        kind = path.stat().st_mode
+        if not (stat.S_ISREG(kind) or stat.S_ISCHR(kind)):  # a character device: a camera such as /dev/video0
+            # a FIFO blocks cv2.VideoCapture inside C++ until a writer comes, where no Ctrl-C or SIGTERM reaches
+            raise InputError(f"{path}: not a regular file (a FIFO, socket or block device); "
+                             f"give a video file or a folder of frames")
         self.capture = cv2.VideoCapture(str(path))
         if not self.capture.isOpened():
             raise InputError(f"{path}: not a readable video file")
