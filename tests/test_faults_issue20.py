@@ -182,13 +182,20 @@ def test_eval_negative_vot_burn_in_is_refused(tmp_path, shared_data):
 
 
 # ---------------------------------------------------------------- B14 / B26: model files with bad contents
-def _weights(path: Path, metadata: dict | None, nan: bool = False) -> Path:
-    from safetensors.torch import load_file, save_file
+def _in_subprocess(code: str) -> None:
+    """Run ``code`` in a fresh interpreter: importing torch into the test process would change what in-process
+    CLI tests of other files print (dastsiam.runtime's note on a torch imported too early)."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
 
-    state = load_file(str(REPO / "src" / "dastsiam" / "weights" / "nanotrack_v2.safetensors"))
-    if nan:
-        state = {k: v.float().fill_(float("nan")) if v.is_floating_point() else v for k, v in state.items()}
-    save_file(state, str(path), metadata=metadata)
+
+def _weights(path: Path, metadata: dict | None, nan: bool = False) -> Path:
+    _in_subprocess(
+        "from safetensors.torch import load_file, save_file\n"
+        f"state = load_file({str(REPO / 'src' / 'dastsiam' / 'weights' / 'nanotrack_v2.safetensors')!r})\n"
+        + ("state = {k: v.float().fill_(float('nan')) if v.is_floating_point() else v for k, v in state.items()}\n"
+           if nan else "")
+        + f"save_file(state, {str(path)!r}, metadata={metadata!r})\n")
     return path
 
 
@@ -256,20 +263,14 @@ def test_train_config_reads_5e_minus_3_as_a_number(tmp_path, shared_data):
 
 
 def _damaged_checkpoint(folder: Path, tmp_path: Path, case: str) -> Path:
-    import torch
-
-    state = torch.load(str(folder / "run" / "last.pt"), map_location="cpu", weights_only=True)
-    if case == "TR10d_epoch_negative":
-        state["epoch"] = -3
-    elif case == "epoch_past_config":
-        state["epoch"] = 99
-    elif case == "TR10e_bad_optimizer":
-        state["optimizer"] = {"state": {}, "param_groups": []}
-    elif case == "TR10f_bad_rng":
-        state["rng"] = {"torch": torch.zeros(5, dtype=torch.uint8)}
+    change = {"TR10d_epoch_negative": "state['epoch'] = -3",
+              "epoch_past_config": "state['epoch'] = 99",
+              "TR10e_bad_optimizer": "state['optimizer'] = {'state': {}, 'param_groups': []}",
+              "TR10f_bad_rng": "state['rng'] = {'torch': torch.zeros(5, dtype=torch.uint8)}"}[case]
     out = tmp_path / "resume"
     out.mkdir()
-    torch.save(state, str(out / "last.pt"))
+    _in_subprocess(f"import torch\nstate = torch.load({str(folder / 'run' / 'last.pt')!r}, map_location='cpu', "
+                   f"weights_only=True)\n{change}\ntorch.save(state, {str(out / 'last.pt')!r})\n")
     return out
 
 

@@ -133,7 +133,7 @@ class Trainer:
         # dastsiam.runtime.prepare_environment before torch starts; see docs/training.md "Speed")
         self.threads = configure_torch_threads(cfg.runtime.threads or None, cfg.runtime.workers)
         self.out_dir = Path(cfg.runtime.out_dir)
-        _prepare_out_dir(self.out_dir)  # before the data is read: a bad out_dir fails at once
+        _check_out_dir(self.out_dir)  # before the data is read: a bad out_dir fails at once
         self._stop_requested = False
         self._stop_signal: int | None = None
         self._early_stop = False
@@ -477,14 +477,18 @@ class Trainer:
         return int(flag.item())
 
 
-def _prepare_out_dir(out_dir: Path) -> None:
-    """Create ``runtime.out_dir``, or say in one line why it cannot be (a file there, no permission)."""
+def _check_out_dir(out_dir: Path) -> None:
+    """Say in one line, before any data is read, why ``runtime.out_dir`` could not be written: a file there or on
+    its path, or no permission (nothing is created here: a run that fails on its data leaves no folder)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"runtime.out_dir {out_dir}: exists and is not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"runtime.out_dir {out_dir}: cannot create it ({exc.strerror or exc})") from None
+    for parent in [out_dir, *out_dir.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"runtime.out_dir {out_dir}: cannot create it ({parent} is not a folder)")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise OutputError(f"runtime.out_dir {out_dir}: cannot create it (no permission to write in {parent})")
+            break
 
 
 def _resume_position(state: dict, path: Path, epochs: int) -> tuple[int, int, int]:
