@@ -346,6 +346,7 @@ ISSUE_20_RELIABILITY = {
     "B2 a finite but absurd initial box (1e154 px and up): NaN boxes, update() ok=True with NaN": [
         "tests/test_faults_issue20.py::test_absurd_initial_box_tracks_finite_boxes",
         "tests/test_faults_issue20.py::test_absurd_initial_box_through_the_python_api",
+        "tests/test_faults_issue20.py::test_absurd_initial_box_with_save_video",
     ],
     "B3 (track) a FIFO as input ignored Ctrl-C / SIGTERM": [
         "tests/test_faults_issue20.py::test_track_refuses_a_fifo_at_once",
@@ -395,6 +396,9 @@ ISSUE_20_RELIABILITY = {
     ],
     "B26 all-NaN weights are refused": [
         "tests/test_faults_issue20.py::test_nan_weights_are_refused",
+    ],
+    "B27 load_tracker(backend=...) is validated": [
+        "tests/test_faults_issue20.py::test_load_tracker_refuses_an_unknown_backend",
     ],
     "B28 run draws no progress bar when stderr is not a terminal": [
         "tests/test_faults_issue20.py::test_run_draws_no_progress_bar_into_a_log",

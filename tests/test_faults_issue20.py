@@ -475,3 +475,30 @@ def test_run_draws_no_progress_bar_into_a_log(tmp_path, shared_data):
                     "--sequences", "Couple")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "", proc.stderr
+
+
+def test_absurd_initial_box_with_save_video(tmp_path, shared_data):
+    """T01b_box_1e308_save_video: drawing the 1e308 box into frame 0 died with a cv2.error traceback."""
+    import cv2
+
+    proc = dastsiam("track", shared_data / "OTB" / "Couple" / "img", "--box=0,0,1e308,1e308", "--out", tmp_path / "o",
+                    "--max-frames", 5, "--save-video", "--no-progress")
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stderr
+    video = cv2.VideoCapture(str(tmp_path / "o" / "tracked.mp4"))
+    decoded = 0
+    while video.read()[0]:
+        decoded += 1
+    assert decoded == 5
+
+
+# ---------------------------------------------------------------- B27: load_tracker(backend=...) validated
+def test_load_tracker_refuses_an_unknown_backend():
+    """PA05_load_bad_backend: ``load_tracker(backend="tensorrt")`` ran eager PyTorch while ``.backend`` said
+    "tensorrt"."""
+    script = ("import dastsiam\nfrom dastsiam.errors import InputError\ntry:\n"
+              "    t = dastsiam.load_tracker(backend='tensorrt'); print('loaded', t.backend)\n"
+              "except InputError as exc:\n    print('refused:', exc)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("refused:") and "'tensorrt'" in proc.stdout, proc.stdout

@@ -83,11 +83,15 @@ class SingleObjectTracker:
     def update(self, frame: "np.ndarray") -> "tuple[bool, tuple[float, float, float, float]]":
         """OpenCV's tracker protocol: ``ok, (x, y, w, h) = tracker.update(frame)``.
 
-        ``ok`` is ``score >= min_score``; the box is returned either way (the tracker's best guess; it keeps
-        the target's last size and searches around its last position). Boxes are floats, not OpenCV's ints.
+        ``ok`` is ``score >= min_score`` (and never true for a box that is not finite); the box is returned either
+        way (the tracker's best guess; it keeps the target's last size and searches around its last position).
+        Boxes are floats, not OpenCV's ints.
         """
+        import math
+
         box, score = self.track(frame)
-        return bool(score >= self.min_score), tuple(float(v) for v in box)
+        box = tuple(float(v) for v in box)
+        return bool(score >= self.min_score) and all(math.isfinite(v) for v in box), box
 
     @property
     def score(self) -> float:
@@ -122,6 +126,10 @@ def load_tracker(model: "str | PathLike[str] | None" = None, *, backend: str = "
         dastsiam.errors.InputError: bad device or thread count.
         ImportError: OpenCV is not installed (the message names the extra to install).
     """
+    if backend not in ("auto", "torch", "onnx"):  # "tensorrt" ran eager PyTorch while .backend said "tensorrt"
+        from dastsiam.errors import InputError
+
+        raise InputError(f"backend {backend!r}: must be one of 'auto', 'torch', 'onnx'")
     from dastsiam._deps import require_opencv
 
     require_opencv()  # the one optional dependency every tracking path needs: say which extra provides it

@@ -228,8 +228,11 @@ def _draw(frame: np.ndarray, box, index: int, score: float) -> np.ndarray:
     import cv2
 
     image = frame.copy()
-    x, y, w, h = (int(round(v)) for v in box)
-    cv2.rectangle(image, (x, y), (x + w, y + h), (0, 255, 0), 2)
+    x, y, w, h = (float(v) for v in box)
+    if all(np.isfinite([x, y, w, h])):  # corners clipped near the frame: cv2 draws with C ints (1e308 overflowed)
+        limit = 4.0 * max(image.shape[:2])
+        x0, y0, x1, y1 = (int(round(min(max(v, -limit), limit))) for v in (x, y, x + w, y + h))
+        cv2.rectangle(image, (x0, y0), (x1, y1), (0, 255, 0), 2)
     cv2.putText(image, f"#{index} {score:.2f}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
     return image
 
