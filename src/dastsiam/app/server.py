@@ -25,7 +25,7 @@ API (JSON unless said otherwise)::
 
 Each video gets a folder under the work directory (``--workdir``, default a temporary folder removed on exit)
 holding the upload, ``frames/`` (JPEGs the page plays back: frame 0 at full size for drawing the box, the others
-at most 640x480, so 10 minutes of 720p cost about 0.4 GB, not 2.2), ``boxes.txt`` and ``tracked.mp4``.
+at most 640x480, so 10 minutes of 720p30 cost about 0.7 GB, not 2.2), ``boxes.txt`` and ``tracked.mp4``.
 
 Limits (:class:`Limits`): idle connections are closed after ``idle_timeout`` seconds and at most
 ``max_connections`` are served at once; uploads held at once are capped in number and total size (the page
