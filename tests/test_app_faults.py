@@ -274,6 +274,10 @@ def test_app_os_errors_are_replies_and_failed_uploads_leave_nothing(start_app, t
     assert status == 400 and "no such user" in reply["error"], reply
     status, reply, _ = app.request("POST", "/api/open", {"path": "/tmp/" + "a" * 5000 + ".mp4"})
     assert status == 400 and "File name too long" in reply["error"], reply
+    with socket.create_connection(("127.0.0.1", app.port), timeout=20) as raw:  # read until EOF: a hang
+        raw.sendall(b"POST /api/open HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Token: " + app.token.encode() +
+                    b"\r\nContent-Length: -1\r\n\r\n{}")
+        assert raw.recv(64).startswith(b"HTTP/1.0 400")
     # a long upload name is stored under a short one
     status, info, _ = app.request("POST", "/api/upload", short_clip.read_bytes(), {"X-Filename": "b" * 5000 + ".avi"})
     assert status == 200 and info["frames"] == 12 and info["name"].endswith(".avi"), info

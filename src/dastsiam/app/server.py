@@ -453,8 +453,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _body_json(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
-        if length > 1 << 20:
-            raise InputError("request too large")
+        if not 0 <= length <= 1 << 20:  # a negative one would read until the client hangs up
+            raise InputError("request too large (or a bad Content-Length)")
         try:
             value = json.loads(self.rfile.read(length) or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -569,7 +569,7 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and parts[0] == "status" and len(parts) == 2:
             return self._json(session.status())
         if method == "GET" and parts[0] == "result" and len(parts) == 2:
-            start = int((query.get("from") or ["0"])[0])
+            start = max(0, int((query.get("from") or ["0"])[0]))
             status = session.status()
             end = status["done"]
             return self._json({"from": start, "boxes": session.boxes[start:end], "scores": session.scores[start:end],
