@@ -153,7 +153,13 @@ def test_models_lists_builtins(capsys):
     out = capsys.readouterr().out.splitlines()
     for name, entry in BUILTIN_MODELS.items():
         line = next(line for line in out if line[2:].split()[0] == name)
-        assert ("untrained" in line) == (entry.weights is None)
+        status = line[2:].split(None, 2)[2]  # after the name and the arch
+        if entry.weights is None:
+            assert status.startswith("untrained")
+        elif entry.modules_untrained:  # the base model's weights, ST / DA / confidence branch at zero
+            assert status.startswith("modules untrained")
+        else:
+            assert status.startswith("trained")
         assert line.startswith("*") == (name == DEFAULT_MODEL)
 
 

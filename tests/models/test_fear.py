@@ -170,10 +170,14 @@ def test_pixelwise_correlation_is_the_dot_product_of_cells():
     torch.testing.assert_close(out[0, 4, 2, 1], (f_z[0, :, 1, 1] * f_x[0, :, 2, 1]).sum())
 
 
-def test_st_plugs_in_and_other_confidence_modes_are_refused():
+def test_st_plugs_in_and_the_confidence_branch_starts_at_one_half():
     from dastsiam.config import ConfigError
 
     model = build(ModelConfig(arch="fear", confidence="cls", st=STConfig(enabled=True, dim=64, heads=4, ffn_dim=128)))
-    assert model.has_st
-    with pytest.raises(ConfigError, match="one classification branch"):
-        build(ModelConfig(arch="fear", confidence="cls_conf"))
+    assert model.has_st and model.head.conf_logits is None
+    with_conf = build(ModelConfig(arch="fear", confidence="cls_conf")).eval()
+    with torch.no_grad():
+        out = with_conf.track(torch.rand(1, 3, 256, 256) * 255, with_conf.template(torch.rand(1, 3, 128, 128) * 255))
+    assert out.conf.shape == (1, 1, 16, 16) and bool((out.conf == 0).all())  # zero-initialised: sigmoid 0.5
+    with pytest.raises(ConfigError, match="arch 'fear'"):
+        build(ModelConfig(arch="fear", confidence="both"))

@@ -16,17 +16,20 @@ def describe_models() -> list[str]:
     from dastsiam.models.registry import BUILTIN_MODELS, DEFAULT_MODEL, WEIGHTS_DIR
 
     width = max(len(name) for name in BUILTIN_MODELS)
-    lines = []
+    rows = []
     for name, entry in BUILTIN_MODELS.items():
         if entry.weights is None:
             status = "untrained"
-        elif (WEIGHTS_DIR / entry.weights).is_file():
-            status = "trained"
-        else:
+        elif not (WEIGHTS_DIR / entry.weights).is_file():
             status = "trained (weights file missing)"
-        mark = "*" if name == DEFAULT_MODEL else " "
-        lines.append(f"{mark} {name:<{width}}  {entry.config.arch:<7}  {status:<9}  {entry.description}")
-    return lines
+        elif entry.modules_untrained:
+            status = "modules untrained"  # the base model's weights; ST / DA / confidence branch at zero
+        else:
+            status = "trained"
+        rows.append((name, entry, status))
+    status_width = max(len(status) for _, _, status in rows)
+    return [f"{'*' if name == DEFAULT_MODEL else ' '} {name:<{width}}  {entry.config.arch:<7}  "
+            f"{status:<{status_width}}  {entry.description}" for name, entry, status in rows]
 
 
 def run(args) -> int:

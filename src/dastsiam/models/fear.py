@@ -158,7 +158,8 @@ def pixelwise_correlation(f_z: torch.Tensor, f_x: torch.Tensor) -> torch.Tensor:
 class FEARHead(nn.Module):
     """The reference ``BoxTower`` with ``mobile: true``, ``towernum: 2`` (BN folded)."""
 
-    def __init__(self, channels: int = CHANNELS, template_cells: int = TEMPLATE_CELLS, towernum: int = 2):
+    def __init__(self, channels: int = CHANNELS, template_cells: int = TEMPLATE_CELLS, towernum: int = 2,
+                 confidence_branch: bool = False):
         super().__init__()
         # MatrixMobile.matrix11_s: separable conv (no bias) + BN + ReLU on the search features
         self.cls_encode = SepConv(channels, channels, depthwise_bias=False)
@@ -171,26 +172,36 @@ class FEARHead(nn.Module):
         self.cls_pred = SepConv(channels, 1)
         self.bbox_pred = SepConv(channels, 4)
         self.relu = nn.ReLU(inplace=True)
+        # the paper's BCE confidence branch (not in FEAR): one 3x3 conv on the classification tower's features,
+        # as the nano family's (FCOS puts its centre-ness there); zero-initialised, so it says 0.5 everywhere
+        # and the rest of the network is FEAR-XS unchanged until trained
+        self.conf_logits = nn.Conv2d(channels, 1, 3, padding=1) if confidence_branch else None
+        if self.conf_logits is not None:
+            nn.init.zeros_(self.conf_logits.weight)
+            nn.init.zeros_(self.conf_logits.bias)
 
-    def forward(self, f_z: torch.Tensor, f_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, f_z: torch.Tensor, f_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``(cls logits (B, 1, S, S), l/t/r/b distances (B, 4, S, S), conf logits (B, 1, S, S) or None)``."""
         cls_x = self.relu(self.cls_encode(f_x))
         reg_x = self.relu(self.reg_encode(f_x))
         cls = self.relu(self.cls_dw(torch.cat([cls_x, pixelwise_correlation(f_z, cls_x)], dim=1)))
         reg = self.relu(self.reg_dw(torch.cat([reg_x, pixelwise_correlation(f_z, reg_x)], dim=1)))
-        logits = self.cls_pred(self.cls_tower(cls))
+        cls_features = self.cls_tower(cls)
+        logits = self.cls_pred(cls_features)
         distances = torch.exp(self.bbox_pred(self.bbox_tower(reg)))
-        return logits, distances
+        conf = self.conf_logits(cls_features) if self.conf_logits is not None else None
+        return logits, distances, conf
 
 
 class FEARNet(SiameseModel):
     """FEAR-XS as a :class:`SiameseModel` (``cls (B, 1, 16, 16)`` logits, ``loc (B, 4, 16, 16)`` l/t/r/b
     distances), optionally with DASTSiam's ST and DA modules on the 256-channel features."""
 
-    def __init__(self, st: nn.Module | None = None, da: nn.Module | None = None):
+    def __init__(self, st: nn.Module | None = None, da: nn.Module | None = None, confidence_branch: bool = False):
         super().__init__()
         self.backbone = FBNetBackbone()
         self.neck = nn.Conv2d(BACKBONE_CHANNELS, CHANNELS, 1)  # AdjustLayer (BN folded)
-        self.head = FEARHead()
+        self.head = FEARHead(confidence_branch=confidence_branch)
         self.st = st
         self.da = da
         self.geometry = GEOMETRY
@@ -214,15 +225,15 @@ class FEARNet(SiameseModel):
         f_x = self.features(x)
         if self.da is not None:
             f_x = self.da(f_z, f_x)
-        logits, distances = self.head(f_z, f_x)
-        return HeadOutput(cls=logits, loc=distances)
+        logits, distances, conf = self.head(f_z, f_x)
+        return HeadOutput(cls=logits, loc=distances, conf=conf)
 
 
 def build(cfg: ModelConfig) -> FEARNet:
-    """An untrained FEAR-XS, with ST / DA (zero-initialised at their output) where the config asks for them."""
-    if cfg.confidence != "cls":
-        raise ConfigError(f"model.confidence {cfg.confidence!r}: FEAR-XS has one classification branch; "
-                          "only 'cls' is available for arch 'fear'")
+    """An untrained FEAR-XS, with ST / DA and the BCE confidence branch (all zero-initialised at their output)
+    where the config asks for them (``confidence`` ``cls_conf`` / ``conf`` add the branch: ``dastsiam-fear``)."""
+    if cfg.confidence not in ("cls", "cls_conf", "conf"):
+        raise ConfigError(f"model.confidence {cfg.confidence!r}: use 'cls', 'cls_conf' or 'conf' for arch 'fear'")
     st = da = None
     if cfg.st.enabled:
         from dastsiam.models.spatio_temporal import SpatioTemporalFusion
@@ -232,4 +243,4 @@ def build(cfg: ModelConfig) -> FEARNet:
         from dastsiam.models.discriminative_augmentation import DiscriminativeAugmentation
 
         da = DiscriminativeAugmentation(cfg.da, CHANNELS)
-    return FEARNet(st=st, da=da)
+    return FEARNet(st=st, da=da, confidence_branch=cfg.confidence in ("cls_conf", "conf"))

@@ -38,6 +38,9 @@ class BuiltinModel:
     config: ModelConfig
     weights: str | None  # file name in dastsiam/weights, None = untrained (random init)
     description: str
+    # True: the weights are the base model's and the added modules (ST / DA / confidence branch) keep their zero
+    # init (`dastsiam models` says so)
+    modules_untrained: bool = False
 
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
@@ -57,6 +60,7 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
         "nanotrack_v2.safetensors",
         "light DASTSiam: NanoTrack v2 + ST + DA + BCE confidence branch (zero-initialised; cls/loc equal "
         "`nano` until fine-tuned)",
+        modules_untrained=True,
     ),
     "dastsiam-nano": BuiltinModel(
         ModelConfig(arch="nano", nano_version="v2", st=STConfig(enabled=True, dim=64, heads=4, ffn_dim=256),
@@ -69,6 +73,14 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
         ModelConfig(arch="fear", confidence="cls"),
         "fear_xs.safetensors",
         "FEAR-XS (Borsuk et al. 2022; trained, MIT weights): the released model without dynamic template update",
+    ),
+    "dastsiam-fear": BuiltinModel(
+        ModelConfig(arch="fear", st=STConfig(enabled=True, dim=64, heads=4, ffn_dim=256),
+                    da=DAConfig(enabled=True, dim=64, heads=4, ffn_dim=256), confidence="cls_conf"),
+        "fear_xs.safetensors",
+        "DASTSiam on FEAR-XS: fear-xs + ST + DA + BCE confidence branch, UNTRAINED (zero-initialised: tracks "
+        "exactly like `fear-xs`, slower); no trained weights ship (docs/ablation.md, FEAR section)",
+        modules_untrained=True,
     ),
     "dastsiam-r50": BuiltinModel(
         ModelConfig(arch="r50", st=STConfig(enabled=True), da=DAConfig(enabled=True)),

@@ -94,6 +94,11 @@ class TrackerConfig:
     # --- template memory (only for models with ST)
     update_threshold: float = PAPER_THRESHOLD  # update f_c / f_z* only when the gate value exceeds this
     update_interval: int = 1  # try an update every this many frames (1 = every frame)
+    # how a gated update changes the template: "st" = the model's ST fusion f_a = ST(f_a, f_c, f_i) (models with ST
+    # only; the paper's); "linear" = UpdateNet's linear baseline f_a = (1 - update_rate) f_a + update_rate f_c,
+    # training-free, for any model (docs/ablation.md, FEAR section)
+    template_update: Literal["st", "linear"] = "st"
+    update_rate: float = 0.05  # the linear update's rate a
     # --- SiamFC scale-pyramid decoding (models whose HeadOutput.loc is None)
     scale_num: int = 3
     scale_step: float = 1.0375
@@ -120,6 +125,7 @@ class TrackerConfig:
              "gate_weights must be two weights >= 0 with a positive sum"),
             (self.min_size > 0, "min_size must be > 0"),
             (self.update_interval >= 1, "update_interval must be >= 1"),
+            (0.0 <= self.update_rate <= 1.0, "update_rate must be in [0, 1]"),
             (self.scale_num >= 1 and self.scale_num % 2 == 1, "scale_num must be odd"),
             (self.scale_step > 0 and self.response_upsample >= 1, "scale_step > 0 and response_upsample >= 1"),
             (self.vot_init in ("pysot", "envelope"), "vot_init must be 'pysot' or 'envelope'"),

@@ -199,12 +199,16 @@ class Tracker:
     # ------------------------------------------------------------------ template memory
     def _maybe_update_template(self, image: np.ndarray, gate: float) -> bool:
         cfg = self.config
-        if not self.has_st or self.frame_index % cfg.update_interval != 0:
+        linear = cfg.template_update == "linear"
+        if not (self.has_st or linear) or self.frame_index % cfg.update_interval != 0:
             return False
         if not (gate > cfg.update_threshold):
             return False
         f_c = self.model.template(self._exemplar(image))
-        self.f_z = self.model.fuse(self.f_a, f_c, self.f_i)
+        if linear:  # UpdateNet's baseline (torch tensors or numpy arrays alike)
+            self.f_z = (1.0 - cfg.update_rate) * self.f_a + cfg.update_rate * f_c
+        else:
+            self.f_z = self.model.fuse(self.f_a, f_c, self.f_i)
         self.f_a = self.f_z
         return True
 
@@ -217,9 +221,24 @@ class Tracker:
         box, cell, score = self._fear.update(_numpy(out.cls)[0], _numpy(out.loc)[0], region, self.frame_size)
         self.center = box[:2] + box[2:] / 2.0
         self.size = box[2:].copy()
-        # one classification branch: the gate reads its score (the "sum" gate counts a missing branch as agreeing)
-        gate = score * (sum(self.config.gate_weights) if self.config.gate_confidence == "sum" else 1.0)
-        return box, score, cell, gate
+        return box, score, cell, self._fear_gate(out, cell, score)
+
+    def _fear_gate(self, out, cell: tuple[int, int], score: float) -> float:
+        """The gate at FEAR's chosen cell (the cell is picked by the classification logit alone, as FEAR does).
+
+        FEAR's classifier is one logit ``l`` per cell; ``sigmoid(l)`` *is* the target probability of a 2-way
+        softmax whose background logit is 0 (``e^l / (e^0 + e^l)``), so it takes the softmax branch's place in
+        the paper's weighted sum: ``"sum"`` = ``w_cls sigmoid(l) + w_conf sigmoid(conf)`` (range [0, 2], 1.18).
+        Without a confidence branch the ``"sum"`` gate counts the missing branch as agreeing (``score`` scaled).
+        """
+        cfg = self.config
+        if out.conf is None:
+            return score * (sum(cfg.gate_weights) if cfg.gate_confidence == "sum" else 1.0)
+        row, col = cell
+        cls_at = _numpy(out.cls)[0][:, row:row + 1, col:col + 1]
+        conf_at = _numpy(out.conf)[0][:, row:row + 1, col:col + 1]
+        one_cell = pp.score_map(cls_at, conf_at, cfg.gate_confidence, cfg.confidence_weight, cfg.gate_weights)
+        return pp.gate_value(one_cell, (0, 0), cfg.gate_confidence, cfg.gate_weights)
 
     # ------------------------------------------------------------------ SiamRPN / NanoTrack decoding
     _siamfc = False  # set on the first frame whose HeadOutput has no box branch

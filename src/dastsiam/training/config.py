@@ -67,6 +67,10 @@ class CropAugConfig:
 @dataclass
 class AugmentationConfig:
     context_amount: float = 0.5  # template side = sqrt((w + c(w+h)) (h + c(w+h))) (SiamFC)
+    # search side / template side in image pixels; None = instance_size / exemplar_size (the target has the same
+    # scale in both crops, SiamFC / pysot). FEAR's tracker crops the template at 1.4 box sizes and the search
+    # region at 5 (fear_template_offset 0.2, fear_search_offset 2): configs/fear_ft*.yaml use 5 / 1.4
+    search_ratio: Optional[float] = None
     # channel order of every crop the network is fed (frames are read BGR by OpenCV): bgr (NanoTrack's / pysot's
     # own training order) or rgb -- set it to what the model's tracker preset feeds at tracking time
     # (TrackerConfig.swap_rb: the `nano` preset feeds RGB, as OpenCV's TrackerNano does with swapRB)

@@ -224,8 +224,10 @@ class TrainingSet(Dataset):
 
         search_track, search_frame, negative = plan.search_track, plan.search_frame, plan.negative
         box = search_track.boxes[search_frame]
-        # the search crop keeps the template's scale: side_x = side_z * I / E (SiamFC)
-        side = context_side(box, aug.context_amount) * geo.instance_size / geo.exemplar_size
+        # the search crop keeps the template's scale: side_x = side_z * I / E (SiamFC), unless the tracker crops the
+        # search region wider than that (augmentation.search_ratio: FEAR's 5 box sizes vs its 1.4-size template)
+        ratio = aug.search_ratio if aug.search_ratio is not None else geo.instance_size / geo.exemplar_size
+        side = context_side(box, aug.context_amount) * ratio
         crop, box_in_crop = augmented_crop(search_track.frames[search_frame], box, side, geo.instance_size,
                                            aug.search, aug.colour_strength, rng)
         sample["x"] = _to_tensor(crop, aug.channel_order)
