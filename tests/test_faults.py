@@ -362,6 +362,7 @@ ISSUE_20_RELIABILITY = {
     ],
     "B12 VOT reader: binary file, nan / inf / unknown / fractional flags": [
         "tests/test_faults_issue20.py::test_vot_reader_names_the_bad_file_and_scores_the_rest",
+        "tests/test_faults_issue20.py::test_vot_eval_whose_only_run_is_unreadable_says_why",
     ],
     "B13 eval --precision-threshold -5|nan, --vot-burn-in -5": [
         "tests/test_faults_issue20.py::test_eval_precision_threshold_must_be_positive",

@@ -502,3 +502,11 @@ def test_load_tracker_refuses_an_unknown_backend():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("refused:") and "'tensorrt'" in proc.stdout, proc.stdout
+
+
+def test_vot_eval_whose_only_run_is_unreadable_says_why(tmp_path, shared_data):
+    """The report's EV22-EV24 had one tracker: with its only run skipped, the error said "no VOT baseline
+    results" and the warning naming the bad line was never printed."""
+    bad = _vot_results(tmp_path / "r", shared_data, "nano", "nan")
+    proc = dastsiam("eval", "--dataset", "vot2018", "--root", shared_data / "VOT", "--results", tmp_path / "r")
+    one_error_line(proc, "every VOT baseline run was skipped", f"{bad}:60:", "not a VOT flag")

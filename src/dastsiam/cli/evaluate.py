@@ -369,6 +369,11 @@ def _run_vot(args) -> int:
             continue
         loaded[name] = runs
     if not loaded:
+        skipped = [m for m in warnings if m.endswith("; run skipped")]
+        if skipped:  # every run was unreadable: say why (the warnings would otherwise never be printed)
+            more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
+            raise InputError(f"nothing to score under {', '.join(str(r) for r in args.results)}: every VOT "
+                             f"baseline run was skipped: {skipped[0][: -len('; run skipped')]}{more}")
         raise InputError(
             f"nothing to score under {', '.join(str(r) for r in args.results)}: no VOT baseline results "
             f"(expected TRACKER/baseline/<seq>/<seq>_001.txt, written by 'dastsiam run --dataset vot2018')"
