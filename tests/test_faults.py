@@ -374,6 +374,7 @@ ISSUE_20_RELIABILITY = {
     ],
     "B15 train on a full disk, partial last.pt.tmp": [
         "tests/test_faults_issue20.py::test_train_on_a_full_disk_is_one_line_and_leaves_no_partial_file",
+        "tests/test_faults_issue20.py::test_train_on_a_really_full_disk_is_one_line",
     ],
     "B16 train --resume from a checkpoint with bad values": [
         "tests/test_faults_issue20.py::test_resume_from_a_checkpoint_with_bad_values_is_one_line",

@@ -510,3 +510,31 @@ def test_vot_eval_whose_only_run_is_unreadable_says_why(tmp_path, shared_data):
     bad = _vot_results(tmp_path / "r", shared_data, "nano", "nan")
     proc = dastsiam("eval", "--dataset", "vot2018", "--root", shared_data / "VOT", "--results", tmp_path / "r")
     one_error_line(proc, "every VOT baseline run was skipped", f"{bad}:60:", "not a VOT flag")
+
+
+def _can_mount_tmpfs() -> bool:
+    import shutil
+
+    if not sys.platform.startswith("linux") or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
+                           capture_output=True, timeout=30)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount_tmpfs(), reason="needs a private 3 MiB tmpfs (unshare -m, mount: root)")
+def test_train_on_a_really_full_disk_is_one_line(tmp_path, shared_data):
+    """TR07 as reported, on a real 3 MiB tmpfs: the last write is short and torch's zip writer reports
+    "unexpected pos" (a RuntimeError) before Python's ENOSPC; still one line, no last.pt.tmp."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    config = _train_config(tmp_path, shared_data)
+    command = (f"mount -t tmpfs -o size=3m tmpfs {mount} && {sys.executable} -m dastsiam.cli.main train {config} "
+               f"--set optim.samples_per_epoch=4 --set runtime.checkpoint_every=1 --out-dir {mount}/tr; "
+               f"echo EXIT=$?; ls -a {mount}/tr")
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", command], capture_output=True, text=True, timeout=600)
+    no_traceback(proc)
+    assert "EXIT=2" in proc.stdout and "last.pt.tmp" not in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"dastsiam: error: {mount}/tr/last.pt: cannot write"), \
+        proc.stderr[-2000:]
+    assert "No space left" in proc.stderr

@@ -47,11 +47,24 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
         with open(tmp, "wb") as f:
             torch.save(state, f)
         os.replace(tmp, path)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
+        # a disk that fills up during the write: Python reports ENOSPC, or (the last write being short) torch's
+        # zip writer stops first with "unexpected pos"; the free space, measured before the partial file is
+        # removed, tells which
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
+        if reason is None:
+            with contextlib.suppress(OSError):
+                disk = os.statvfs(path.parent)
+                if disk.f_bavail * disk.f_frsize < (1 << 20):
+                    reason = "No space left on device"
+        if reason is None:
+            if not isinstance(exc, OSError) and "unexpected pos" not in str(exc):
+                raise
+            reason = " ".join(str(exc).split())[:200]
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
         kept = f"; the previous {path.name} is kept" if path.is_file() else ""
-        raise OutputError(f"{path}: cannot write the checkpoint ({exc.strerror or exc}){kept}") from None
+        raise OutputError(f"{path}: cannot write the checkpoint ({reason}){kept}") from None
 
 
 def load_checkpoint(path: str | Path) -> dict:
