@@ -158,7 +158,7 @@ def score_arm(arm: Arm, results: Path, data: Path, protocol: str = "ope", runs: 
         if not any((folder / protocol / n).is_dir() if protocol != "ope" else (folder / f"{n}.txt").is_file()
                    for n in names):
             continue  # nothing run there yet (--score-only during a sweep): its sequences show as '-'
-        out = results / kind / f"{arm.label}.{protocol}.{Path(root).name}.json"
+        out = results / kind / f"{arm.label}.{protocol}.{root.replace('/', '_')}.json"
         argv = ["eval", "--dataset", kind, "--root", str(data / root), "--results", str(results / kind),
                 "--trackers", arm.label, "--sequences", *names, "--json", str(out), "--per-sequence",
                 "--protocol", protocol]
