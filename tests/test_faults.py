@@ -354,8 +354,9 @@ ISSUE_20_RELIABILITY = {
     "B9 run --workers N killed with SIGKILL leaves orphaned workers": [
         "tests/test_faults_issue20.py::test_run_workers_end_with_a_killed_parent",
     ],
-    "B10 run resume treats an empty / truncated <Seq>.txt as finished": [
+    "B10 run resume treats an empty / truncated <Seq>.txt (OPE) or <Seq>_<run>.txt (SRE/TRE) as finished": [
         "tests/test_faults_issue20.py::test_run_resume_reruns_short_and_empty_results",
+        "tests/test_faults_issue20.py::test_run_protocol_resume_reruns_a_truncated_run",
     ],
     "B11 run on a full disk": [
         "tests/test_faults_issue20.py::test_run_on_a_full_disk_is_one_line",

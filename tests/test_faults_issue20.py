@@ -456,6 +456,37 @@ def test_run_resume_reruns_short_and_empty_results(tmp_path, shared_data):
     assert len(warnings) == 2 and "10 lines for 120 frames" in " ".join(warnings), proc.stderr
 
 
+@pytest.mark.parametrize("protocol", ["sre", "tre"])
+def test_run_protocol_resume_reruns_a_truncated_run(tmp_path, shared_data, protocol):
+    """B10's resume bug in SRE/TRE: any existing ``<Seq>_<run>.txt`` counted as finished, so an empty or
+    truncated run file was scored with its gap as failures. A run is finished only with one line per frame
+    from its start frame to the end (Crossing: 120 frames, every box valid, so SRE's runs start on frame 1)."""
+    from dastsiam.datasets import load_dataset
+    from dastsiam.evaluation.protocols import run_ids
+
+    seq = load_dataset("otb", shared_data / "OTB", names=["Crossing"])[0]
+    ids = list(dict.fromkeys(run_ids(protocol, seq.ground_truth)))
+    assert len(ids) == (12 if protocol == "sre" else 20)
+    # a finished-looking file for every run but the last (TRE: the latest start, the shortest run to redo)
+    start = {r: (0 if protocol == "sre" else int(r[1:]) - 1) for r in ids}
+    folder = tmp_path / "r" / "nano" / protocol / "Crossing"
+    folder.mkdir(parents=True)
+    for r in ids[:-1]:
+        (folder / f"Crossing_{r}.txt").write_text("1,2,3,4\n" * (120 - start[r]))
+    truncated = folder / f"Crossing_{ids[-1]}.txt"
+    truncated.write_text("1,2,3,4\n" * 3)
+    proc = dastsiam("run", "--dataset", "otb", "--root", shared_data / "OTB", "--results", tmp_path / "r",
+                    "--sequences", "Crossing", "--protocol", protocol)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 result files written" in proc.stdout, proc.stdout
+    rows = truncated.read_text().splitlines()
+    assert len(rows) == 120 - start[ids[-1]] and rows[-1] != "1,2,3,4"
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("dastsiam: warning:")]
+    assert len(warnings) == 1, proc.stderr
+    assert truncated.name in warnings[0] and f"3 lines for {120 - start[ids[-1]]} frames" in warnings[0]
+    assert (folder / f"Crossing_{ids[0]}.txt").read_text() == "1,2,3,4\n" * (120 - start[ids[0]])  # kept
+
+
 @pytest.mark.skipif(not HAS_DEV_FULL, reason="needs /dev/full (Linux) to play a full disk")
 def test_run_on_a_full_disk_is_one_line(tmp_path, shared_data):
     """RS08_run_disk_full: the OSError was re-raised at the end with a raw traceback."""

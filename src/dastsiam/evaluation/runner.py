@@ -186,13 +186,27 @@ class _FrameCache:
         return image.shape[1], image.shape[0]
 
 
-def _pending_runs(sequence: Sequence, protocol: str, root, tracker_name: str, resume: bool, omit) -> list[str]:
-    from dastsiam.evaluation.protocols import run_ids
+def _run_starts(protocol: str, ground_truth, omit=()) -> dict[str, int]:
+    """Each run id of ``protocol`` and its 0-based start frame, without the image: SRE's runs all start on
+    TRE's first start frame (the perturbed box needs the image size, the start frame does not)."""
+    from dastsiam.evaluation.protocols import SRE_SHIFTS, plan_runs, tre_start_frames
 
-    ids = list(dict.fromkeys(run_ids(protocol, sequence.ground_truth, omit=omit.get(sequence.name, ()))))
+    if protocol == "tre":
+        return {r.run_id: r.start for r in plan_runs("tre", ground_truth, omit=omit)}
+    first = int(tre_start_frames(np.asarray(ground_truth, dtype=np.float64) + np.array([1.0, 1.0, 0.0, 0.0]),
+                                 omit=omit)[0])
+    return {shift: first for shift in SRE_SHIFTS}
+
+
+def _pending_runs(sequence: Sequence, protocol: str, root, tracker_name: str, resume: bool, omit) -> list[str]:
+    """Run ids still to do; with ``resume`` a run is done only when its file holds one line per frame from its
+    start frame to the end (:func:`_finished`, the same check as OPE's)."""
+    starts = _run_starts(protocol, sequence.ground_truth, omit=tuple(omit.get(sequence.name, ())))
     if not resume:
-        return ids
-    return [r for r in ids if not R.protocol_result_path(root, tracker_name, protocol, sequence.name, r).is_file()]
+        return list(starts)
+    frames = len(sequence)
+    return [r for r, start in starts.items()
+            if not _finished(R.protocol_result_path(root, tracker_name, protocol, sequence.name, r), frames - start)]
 
 
 def _run_protocol_one(tracker_or_factory, sequence: Sequence, root, tracker_name: str, protocol: str,
@@ -234,7 +248,8 @@ def run_protocol(
 ) -> list[Path]:
     """OTB's SRE (12 perturbed first boxes) or TRE (20 start frames) over ``sequences``
     (:mod:`~.protocols`); writes one file per run, ``results_root/<tracker_name>/<sre|tre>/<Seq>/<Seq>_<run>.txt``,
-    as soon as the run finishes. ``resume`` skips runs whose file exists; ``workers`` and failures as in
+    as soon as the run finishes. ``resume`` skips finished runs (a file with one line per frame from the run's
+    start frame on; an empty or truncated one is run again with a warning); ``workers`` and failures as in
     :func:`run_ope` (all runs of a sequence go to one worker, which decodes the frames once). ``omit`` maps a
     sequence name to its 1-based ``initOmit`` ranges (frames TRE must not start from).
     ``protocol="ope"`` is :func:`run_ope`."""
