@@ -2,9 +2,11 @@
 # Installs dastsiam (a built wheel, not editable) into a fresh venv on the oldest and the newest Python it claims
 # (3.10 and the newest found here), imports it and tracks a few frames of the sample video on each.
 #
-# PyTorch is not installed there: PyPI has no CPU build of it for Linux (the CUDA one is several GB), so the
-# package goes in with --no-deps plus the torch-free tracking dependencies, and tracks on the onnxruntime back
-# end with the shipped ONNX export of `nano`. The full suite runs on the set-up Python (.venv).
+# The wheel goes in as a user's `pip install "dastsiam[headless]"` would, with its dependencies resolved by pip
+# and no lock: the core has no PyTorch (it is the [torch] extra), so the check asserts that nothing of torch,
+# CUDA or triton was installed, tracks on the onnxruntime back end with the shipped ONNX export of `nano`, and
+# checks that a path that needs torch (--backend torch) says so in one line naming the extra (issue 18.2).
+# The full suite runs on the set-up Python (.venv).
 # Usage: bash scripts/check_pythons.sh [python3.10 python3.13 ...]     (a Python not found here is skipped)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,17 +38,27 @@ for py in "${PYTHONS[@]}"; do
   version=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   env="$WORK/py$version"
   "$py" -m venv "$env"
-  # pip's chatter (and its note that torch, deliberately left out, is missing) goes to a log shown on failure
-  { "$env/bin/python" -m pip install -q --no-deps "$WHEEL" \
-    && "$env/bin/python" -m pip install -q "numpy>=1.24" "pyyaml>=6" "tqdm>=4.60" "safetensors>=0.4" \
-       "onnxruntime>=1.16" "opencv-python-headless>=4.7"; } >"$WORK/pip$version.log" 2>&1 \
+  # pip's chatter goes to a log shown on failure
+  "$env/bin/python" -m pip install -q "dastsiam[headless] @ file://$WHEEL" >"$WORK/pip$version.log" 2>&1 \
     || { cat "$WORK/pip$version.log" >&2; echo "check_pythons: installing on Python $version failed" >&2; exit 1; }
+  heavy=$("$env/bin/python" -m pip list --format=freeze 2>/dev/null | grep -iE '^(torch|triton|nvidia-|cuda-)' || true)
+  [ -z "$heavy" ] || { echo "check_pythons: dastsiam[headless] pulled in $heavy" >&2; exit 1; }
   cd "$WORK"  # not the checkout: the installed package must be the one imported
   "$env/bin/python" -c "import sys, dastsiam; assert 'torch' not in sys.modules and 'cv2' not in sys.modules; print('import ok', dastsiam.__version__)"
   "$env/bin/dastsiam" track "$REPO/assets/bag.mp4" --box "$REPO/assets/bag_init_box.txt" --out "$WORK/out$version" \
     --max-frames 10 --backend onnx --threads 1 --no-progress
   lines=$(wc -l < "$WORK/out$version/boxes.txt")
   [ "$lines" -eq 10 ] || { echo "check_pythons: Python $version wrote $lines boxes, not 10" >&2; exit 1; }
+  # a path that needs torch: exit status 2 and one line naming the [torch] extra, no traceback
+  status=0
+  "$env/bin/dastsiam" track "$REPO/assets/bag.mp4" --box "$REPO/assets/bag_init_box.txt" --out "$WORK/t$version" \
+    --max-frames 2 --backend torch --no-progress 2>"$WORK/torch$version.err" || status=$?
+  if [ "$status" -ne 2 ] || [ "$(wc -l < "$WORK/torch$version.err")" -ne 1 ] \
+     || ! grep -q "dastsiam\[torch\]" "$WORK/torch$version.err"; then
+    cat "$WORK/torch$version.err" >&2
+    echo "check_pythons: --backend torch without torch did not give one line naming dastsiam[torch] (exit $status)" >&2
+    exit 1
+  fi
   "$env/bin/python" - "$REPO/assets/bag.mp4" <<'PY'
 import sys, cv2, dastsiam
 video = cv2.VideoCapture(sys.argv[1])

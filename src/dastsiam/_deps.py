@@ -1,16 +1,21 @@
 """Optional dependencies: which extra installs each, and the one-line message when one is missing.
 
-The package's core is PyTorch, numpy, onnxruntime, safetensors, PyYAML and tqdm; OpenCV is left to the user's
-choice of wheel (``opencv-python`` with windows, or ``opencv-python-headless``), TensorBoard, matplotlib and
-onnx come with the ``train``, ``eval`` and ``export`` extras (pyproject.toml, docs/usage.md).
+The package's core is numpy, onnxruntime, safetensors, PyYAML and tqdm: enough to track on the CPU with the
+shipped ONNX exports. PyTorch is the ``torch`` extra (the torch back end, GPUs, training, export, a user's own
+weights; ``train`` and ``export`` imply it), so that a CPU install does not pull a multi-GB CUDA build of torch.
+OpenCV is left to the user's choice of wheel (``opencv-python`` with windows, or ``opencv-python-headless``),
+TensorBoard, matplotlib and onnx come with the ``train``, ``eval`` and ``export`` extras (pyproject.toml,
+docs/usage.md).
 """
 
 from __future__ import annotations
 
-__all__ = ["EXTRAS", "missing_dependency", "require_opencv"]
+__all__ = ["EXTRAS", "MissingDependency", "missing_dependency", "require_opencv", "reraise_missing"]
 
 # top-level module -> (what it is, how to get it)
 EXTRAS = {
+    "torch": ("PyTorch", "pip install 'dastsiam[torch]' (or your own torch build; the CPU back end "
+                         "--backend onnx with a built-in model needs no torch)"),
     "cv2": ("OpenCV", "pip install 'dastsiam[headless]' (or 'dastsiam[gui]' for the --select/--show windows, "
                       "or keep the opencv-python you have)"),
     "matplotlib": ("matplotlib (plots)", "pip install 'dastsiam[eval]'"),
@@ -43,3 +48,11 @@ def require_opencv() -> None:
         import cv2  # noqa: F401
     except ModuleNotFoundError as exc:
         raise MissingDependency(missing_dependency(exc) or str(exc)) from None
+
+
+def reraise_missing(exc: BaseException) -> None:
+    """Re-raise a ``ModuleNotFoundError`` of an optional dependency as :class:`MissingDependency` (its message
+    names the extra); anything else is left to the caller. For API entry points, whose users see the message."""
+    message = missing_dependency(exc)
+    if message is not None:
+        raise MissingDependency(message) from None

@@ -124,13 +124,14 @@ def load_tracker(model: "str | PathLike[str] | None" = None, *, backend: str = "
     Raises:
         dastsiam.errors.ModelError: unknown name, unloadable weights, or an untrained built-in model.
         dastsiam.errors.InputError: bad device or thread count.
-        ImportError: OpenCV is not installed (the message names the extra to install).
+        ImportError: OpenCV, or PyTorch for a path that needs it (``backend="torch"``, a weights file), is not
+            installed (the message names the extra to install).
     """
     if backend not in ("auto", "torch", "onnx"):  # "tensorrt" ran eager PyTorch while .backend said "tensorrt"
         from dastsiam.errors import InputError
 
         raise InputError(f"backend {backend!r}: must be one of 'auto', 'torch', 'onnx'")
-    from dastsiam._deps import require_opencv
+    from dastsiam._deps import reraise_missing, require_opencv
 
     require_opencv()  # the one optional dependency every tracking path needs: say which extra provides it
     from dastsiam.cli import track as cli_track
@@ -138,8 +139,12 @@ def load_tracker(model: "str | PathLike[str] | None" = None, *, backend: str = "
     args = Namespace(model=None if model is None else str(model), backend=backend, device=str(device),
                      threads=threads, preset=preset)
     cli_track.check_trained(args.model, allow_untrained, option="allow_untrained=True")
-    cli_track.check_runtime_options(args)
-    tracker = cli_track.build_tracker(args)
+    try:
+        cli_track.check_runtime_options(args)
+        tracker = cli_track.build_tracker(args)
+    except ModuleNotFoundError as exc:
+        reraise_missing(exc)
+        raise
     name = args.model
     if name is None:
         from dastsiam.models.registry import DEFAULT_MODEL

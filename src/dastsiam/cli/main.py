@@ -143,6 +143,13 @@ def _run(argv: list[str] | None) -> int:
             return 2
         except ModuleNotFoundError as exc:
             return _missing_dependency(exc)
+        except ImportError as exc:  # _deps.MissingDependency: its message already names the extra
+            from dastsiam._deps import MissingDependency
+
+            if not isinstance(exc, MissingDependency):
+                raise
+            print(f"dastsiam: error: {exc}", file=sys.stderr)
+            return 2
         except Terminated:
             print("dastsiam: terminated (SIGTERM); results written so far are kept", file=sys.stderr)
             return 128 + signal.SIGTERM
