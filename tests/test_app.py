@@ -216,6 +216,7 @@ def test_whole_flow_in_a_headless_browser(app, browser, clip, shot):
     while capture.read()[0]:
         decoded += 1
     assert decoded == 24
+    assert_plays(play_in_browser(driver, driver.find_element(By.ID, "dl-video").get_attribute("href")))
 
     # the tracked boxes follow the target (the VOT ground truth of `bag` beside the data, when present)
     from dastsiam.boxes import iou
@@ -413,3 +414,58 @@ def test_upload_of_a_name_outside_latin1_in_the_browser(app, browser, clip, tmp_
     browser.find_element(By.ID, "upload").send_keys(str(named))
     _wait(lambda: "视频 №1.avi: 480x360, 24 frames" in browser.find_element(By.ID, "videoinfo").text, 60,
           "the uploaded video")
+# ------------------------------------------------ the annotated video plays in a browser's <video> (issue 18.3)
+_PLAY = """
+const done = arguments[arguments.length - 1];
+const video = document.createElement('video');
+video.muted = true;
+const events = [];
+['loadeddata', 'playing', 'timeupdate', 'ended', 'error'].forEach(e => video.addEventListener(e, () => events.push(e)));
+document.body.appendChild(video);
+video.src = arguments[0];
+video.play().catch(e => events.push('rejected: ' + e.name));
+const start = performance.now();
+(function poll() {
+  const finished = video.error || video.ended || (video.currentTime > 0.5 && video.readyState >= 2);
+  if (finished || performance.now() - start > 20000) {
+    done({readyState: video.readyState, currentTime: video.currentTime, duration: video.duration,
+          error: video.error ? video.error.code : null, events: events});
+    video.remove();
+  } else {
+    setTimeout(poll, 50);
+  }
+})();
+"""
+
+
+def play_in_browser(driver, src: str) -> dict:
+    """Play ``src`` in a muted ``<video>`` on the current page; its state once it played 0.5 s, ended or failed."""
+    driver.set_script_timeout(40)
+    return driver.execute_async_script(_PLAY, src)
+
+
+def assert_plays(state: dict) -> None:
+    assert state["error"] is None, f"MEDIA_ERR {state['error']}: {state}"  # 4 = MEDIA_ERR_SRC_NOT_SUPPORTED
+    assert state["readyState"] >= 2 and state["currentTime"] > 0.2 and "playing" in state["events"], state
+
+
+@pytest.mark.parametrize("codec", ["auto", "vp9", "mp4v"])
+def test_track_save_video_plays_in_the_browser(browser, tmp_path, codec):
+    """``track --save-video`` writes H.264 by default (VP9 WebM on request): Chromium plays both; mp4v (MPEG-4
+    Part 2, kept as an option) it refuses, which shows the check can fail."""
+    pytest.importorskip("av")
+    proc = subprocess.run([sys.executable, "-m", "dastsiam.cli.main", "track", str(VIDEO), "--box",
+                           str(REPO / "assets" / "bag_init_box.txt"), "--out", str(tmp_path), "--save-video",
+                           "--video-codec", codec, "--max-frames", "40", "--threads", "1", "--no-progress"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    video = tmp_path / ("tracked.webm" if codec == "vp9" else "tracked.mp4")
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><html><body></body></html>")
+    browser.get(page.as_uri())
+    state = play_in_browser(browser, video.name)
+    if codec == "mp4v":
+        assert state["error"] == 4, state  # MEDIA_ERR_SRC_NOT_SUPPORTED: why mp4v is no longer the default
+    else:
+        assert_plays(state)
+        assert abs(state["duration"] - 40 / 25.0) < 0.1, state  # bag.mp4 is 25 fps: 40 frames = 1.6 s

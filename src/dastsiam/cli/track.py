@@ -55,7 +55,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for inference (default: library default)")
     p.add_argument("--preset", default=None,
                    help="tracker preset (nano, siamrpn, siamfc; default: the one matching the model)")
-    p.add_argument("--save-video", action="store_true", help=f"also write an annotated video DIR/{VIDEO_FILE}")
+    p.add_argument("--save-video", action="store_true",
+                   help=f"also write an annotated video DIR/{VIDEO_FILE} (H.264, plays in browsers; needs the "
+                        f"[video] extra, PyAV)")
+    p.add_argument("--video-codec", choices=("auto", "h264", "vp9", "mp4v"), default="auto",
+                   help="codec of --save-video: h264 (MP4), vp9 (WebM, DIR/tracked.webm), or mp4v (MPEG-4 Part 2: "
+                        "no PyAV needed, but browsers do not play it); auto (default) = h264 when PyAV is installed, "
+                        "else mp4v with a warning")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames (cameras never end)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--show", action="store_true",
@@ -273,9 +279,12 @@ class _Outputs:
     full) is an :class:`OutputError` naming the path, which the CLI prints as one line with exit status 2.
     """
 
-    def __init__(self, out: Path, save_video: bool, fps: float, size: tuple[int, int]):
+    def __init__(self, out: Path, save_video: bool, fps: float, size: tuple[int, int], codec: str = "auto"):
+        from dastsiam.tracking.video_writer import resolve_codec, video_suffix
+
         self.boxes_path = out / BOXES_FILE
-        self.video_path = out / VIDEO_FILE if save_video else None
+        codec = resolve_codec(codec) if save_video else codec
+        self.video_path = (out / VIDEO_FILE).with_suffix(video_suffix(codec)) if save_video else None
         self.lines = 0
         self.boxes = None
         self.writer = None
@@ -293,12 +302,13 @@ class _Outputs:
         except OSError as exc:
             raise OutputError(f"{self.boxes_path}: cannot write ({exc.strerror or exc})") from None
         if self.video_path is not None:
-            import cv2
+            from dastsiam.tracking.video_writer import VideoWriter
 
-            self.writer = cv2.VideoWriter(str(self.video_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-            if not self.writer.isOpened():
+            try:
+                self.writer = VideoWriter(self.video_path, fps, size, codec)
+            except OutputError:
                 self.close()
-                raise OutputError(f"{self.video_path}: cannot open a video writer (mp4v)")
+                raise
 
     def write(self, box, frame: np.ndarray, index: int, score: float) -> None:
         annotated = _draw(frame, box, index, score) if self.writer is not None else None
@@ -316,16 +326,20 @@ class _Outputs:
                 self.writer.write(annotated)
 
     def close(self) -> None:
-        """Finish both files (also on errors, Ctrl-C and SIGTERM: an mp4 is only playable once released)."""
-        if self.writer is not None:
-            self.writer.release()
-            self.writer = None
-        if self.boxes is not None:
-            boxes, self.boxes = self.boxes, None
-            try:
-                boxes.close()
-            except OSError:  # the failed flush was reported already
-                pass
+        """Finish both files (also on errors, Ctrl-C and SIGTERM: an mp4 is only playable once finished; a
+        signal arriving meanwhile waits until it is)."""
+        try:
+            if self.writer is not None:
+                writer, self.writer = self.writer, None
+                with _signals_deferred():
+                    writer.close()
+        finally:
+            if self.boxes is not None:
+                boxes, self.boxes = self.boxes, None
+                try:
+                    boxes.close()
+                except OSError:  # the failed flush was reported already
+                    pass
 
 
 def _progress_bar(total, disabled: bool):
@@ -429,7 +443,8 @@ def run(args) -> int:
             box = select_box(first, source.name)
         if box[0] >= width or box[1] >= height or box[0] + box[2] <= 0 or box[1] + box[3] <= 0:
             raise InputError(f"--box {format_box(box)} lies outside the {width}x{height} first frame of {source.name}")
-        outputs = _Outputs(args.out, args.save_video, source.fps, (width, height))  # before the slow model load
+        outputs = _Outputs(args.out, args.save_video, source.fps, (width, height),  # before the slow model load
+                           codec=getattr(args, "video_codec", "auto"))
         tracker = build_tracker(args)
 
         total = source.count if args.max_frames is None else min(source.count or args.max_frames, args.max_frames)
