@@ -116,6 +116,12 @@ def _auc(boxes: np.ndarray, gt: np.ndarray) -> float:
     return score_sequence("", boxes, gt).success_auc  # dastsiam eval's default (OTB) conventions
 
 
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from dastsiam.boxes import iou
+
+    return iou(a, b)
+
+
 def compare(a_path: Path, b_path: Path) -> None:
     a, b = np.load(a_path), np.load(b_path)
     va, vb = str(a["opencv"]), str(b["opencv"])
@@ -148,6 +154,11 @@ def compare(a_path: Path, b_path: Path) -> None:
             auc[("A", label)].append(auc_a)
             auc[("B", label)].append(auc_b)
             print(line + f"; AUC A {auc_a:.3f} B {auc_b:.3f}")
+        peer = []  # the OpenCV peer test's measure: cv2.TrackerNano vs our opencv-nano, truncated to integers
+        for dump_ in (a, b):
+            ours = np.trunc(dump_[f"{name}/torch-opencv-nano"][1:])
+            peer.append(float(np.mean(_iou(dump_[f"{name}/cv2.TrackerNano"][1:], ours))))
+        print(f"  peer mean IoU (cv2.TrackerNano vs opencv-nano): A {peer[0]:.3f} B {peer[1]:.3f}")
     print("mean one-pass success AUC over", len(SEQUENCES), "sequences:")
     for label in labels:
         ma, mb = np.mean(auc[("A", label)]), np.mean(auc[("B", label)])
