@@ -414,6 +414,8 @@ def test_upload_of_a_name_outside_latin1_in_the_browser(app, browser, clip, tmp_
     browser.find_element(By.ID, "upload").send_keys(str(named))
     _wait(lambda: "视频 №1.avi: 480x360, 24 frames" in browser.find_element(By.ID, "videoinfo").text, 60,
           "the uploaded video")
+
+
 # ------------------------------------------------ the annotated video plays in a browser's <video> (issue 18.3)
 _PLAY = """
 const done = arguments[arguments.length - 1];
