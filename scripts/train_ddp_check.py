@@ -1,6 +1,6 @@
 """DDP check: train the smoke config for a few steps in N processes and verify the replicas stay equal.
 
-    torchrun --standalone --nproc_per_node 2 scripts/train_ddp_check.py --data ../shared/data/train_extra/UAV123_10fps_half
+    torchrun --standalone --nproc_per_node 2 scripts/train_ddp_check.py --data ../shared/data/train
 
 Runs on CPU with gloo (or on GPUs with NCCL via --device cuda). Crosses the backbone-unfreezing boundary, so
 the DDP wrapper is rebuilt once. Every rank compares its parameters with rank 0's after training and checks
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/train_extra/UAV123_10fps_half")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/train")
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "smoke.yaml")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out-dir", type=Path, default=None)

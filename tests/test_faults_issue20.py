@@ -233,8 +233,7 @@ def test_nan_weights_are_refused(tmp_path):
 # ---------------------------------------------------------------- training: B15, B16, B17, B24, B25
 def _train_config(tmp_path: Path, shared_data: Path, lr: str = "0.005") -> Path:
     text = SMOKE.read_text().replace("lr_start: 0.005", f"lr_start: {lr}")
-    text = text.replace("../shared/data/train_extra/UAV123_10fps_half",
-                        str(shared_data / "train_extra" / "UAV123_10fps_half"))
+    text = text.replace("../shared/data/train", str(shared_data / "train"))
     text = text.replace("epochs: 3", "epochs: 2").replace("samples_per_epoch: 4", "samples_per_epoch: 2")
     path = tmp_path / "tr.yaml"
     path.write_text(text)
@@ -326,17 +325,17 @@ def test_train_binary_config_is_one_line(tmp_path):
 
 def test_short_annotation_is_a_warning_naming_the_file(tmp_path, shared_data):
     """TR09c_anno_shorter: 50 annotation rows for 193 frames was accepted silently (a longer file is refused)."""
-    source = shared_data / "train_extra" / "UAV123_10fps_half"
+    source = shared_data / "train" / "UAV123_10fps-bike1"  # a training-set video laid out as UAV123
     root = tmp_path / "uav"
     (root / "anno").mkdir(parents=True)
     (root / "data_seq").mkdir()
-    (root / "data_seq" / "truck4_1").symlink_to(source / "data_seq" / "truck4_1")
-    rows = (source / "anno" / "truck4_1.txt").read_text().splitlines()
-    frames = len(list((source / "data_seq" / "truck4_1").glob("*.jpg")))
-    anno = root / "anno" / "truck4_1.txt"
+    (root / "data_seq" / "bike1").symlink_to(source)
+    rows = (source / "groundtruth.txt").read_text().splitlines()
+    frames = len(list(source.glob("*.jpg")))
+    anno = root / "anno" / "bike1.txt"
     anno.write_text("\n".join(rows[:50]) + "\n")
     config = _train_config(tmp_path, shared_data).read_text().replace(
-        str(shared_data / "train_extra" / "UAV123_10fps_half"), str(root)).replace("epochs: 2", "epochs: 1")
+        str(shared_data / "train"), str(root)).replace("kind: got10k", "kind: uav123").replace("epochs: 2", "epochs: 1")
     (tmp_path / "short.yaml").write_text(config)
     proc = dastsiam("train", tmp_path / "short.yaml", "--out-dir", tmp_path / "run")
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -28,7 +28,7 @@ def test_two_process_ddp_keeps_replicas_equal(shared_data, tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "--rdzv-conf", f"read_timeout={TIMEOUT_S}",
            str(REPO / "scripts" / "train_ddp_check.py"),
-           "--data", str(shared_data / "train_extra" / "UAV123_10fps_half"), "--out-dir", str(tmp_path)]
+           "--data", str(shared_data / "train"), "--out-dir", str(tmp_path)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
                             start_new_session=True)
     try:

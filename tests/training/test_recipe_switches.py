@@ -21,7 +21,7 @@ SMOKE = REPO / "configs" / "smoke.yaml"
 
 def smoke(shared_data, out_dir, **overrides):
     cfg = load_train_config(SMOKE)
-    root = shared_data / "train_extra" / "UAV123_10fps_half"
+    root = shared_data / "train"
     cfg = dataclasses.replace(cfg, data=[dataclasses.replace(cfg.data[0], root=root)])
     cfg = replace_path(cfg, "runtime.out_dir", str(out_dir))
     cfg = replace_path(cfg, "runtime.tensorboard", False)

@@ -1,4 +1,4 @@
-"""End to end on real frames (shared UAV123@10fps sequences, halved): the light model trains on CPU, the loss
+"""End to end on real frames (the shared training set, GOT-10k layout): the light model trains on CPU, the loss
 goes down, Ctrl-C writes a checkpoint, ``resume`` continues from the saved step and ends exactly where an
 uninterrupted run ends; the CLI runs the same and rejects bad input before training."""
 
@@ -21,8 +21,8 @@ SMOKE = REPO / "configs" / "smoke.yaml"
 
 
 @pytest.fixture(scope="module")
-def uav_half(shared_data):
-    return shared_data / "train_extra" / "UAV123_10fps_half"
+def train_set(shared_data):
+    return shared_data / "train"  # the training set (GOT-10k layout), never the validation pool
 
 
 def smoke_config(root, out_dir, **overrides):
@@ -35,10 +35,10 @@ def smoke_config(root, out_dir, **overrides):
     return cfg
 
 
-def test_training_sample_from_real_frames(uav_half, tmp_path):
+def test_training_sample_from_real_frames(train_set, tmp_path):
     from dastsiam.training.trainer import Trainer
 
-    trainer = Trainer(smoke_config(uav_half, tmp_path))
+    trainer = Trainer(smoke_config(train_set, tmp_path))
     g = trainer.geometry
     sample = trainer.dataset[7]
     assert sample["z_i"].shape == sample["z_a"].shape == sample["z_c"].shape == (3, 127, 127)
@@ -56,12 +56,12 @@ def test_training_sample_from_real_frames(uav_half, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_interrupt_resume_matches_uninterrupted_run(uav_half, tmp_path):
+def test_train_interrupt_resume_matches_uninterrupted_run(train_set, tmp_path):
     from dastsiam.models.registry import load_model
     from dastsiam.training.trainer import Trainer
 
     # 3 epochs x 2 steps, backbone frozen in epoch 1, same 4 samples every epoch (the loss must fall)
-    reference_cfg = smoke_config(uav_half, tmp_path / "reference")
+    reference_cfg = smoke_config(train_set, tmp_path / "reference")
     backbone_after_epoch_1 = {}
 
     def remember_backbone(trainer, step, values):
@@ -88,7 +88,7 @@ def test_train_interrupt_resume_matches_uninterrupted_run(uav_half, tmp_path):
         assert all(torch.equal(v, reference.model.state_dict()[k]) for k, v in model.state_dict().items())
 
     # the same run, stopped by a real SIGINT after step 3 (mid epoch 2), then resumed
-    interrupted_cfg = smoke_config(uav_half, tmp_path / "interrupted")
+    interrupted_cfg = smoke_config(train_set, tmp_path / "interrupted")
 
     def ctrl_c(trainer, step, values):
         if step == 3:
@@ -109,11 +109,11 @@ def test_train_interrupt_resume_matches_uninterrupted_run(uav_half, tmp_path):
         torch.testing.assert_close(final[key], value, rtol=1e-5, atol=1e-6)
 
 
-def test_cli_train_and_resume(uav_half, tmp_path, capsys):
+def test_cli_train_and_resume(train_set, tmp_path, capsys):
     from dastsiam.cli.main import main
 
     out = tmp_path / "cli"
-    args = ["train", str(SMOKE), "--data", str(uav_half), "--out-dir", str(out), "--set", "runtime.tensorboard=false"]
+    args = ["train", str(SMOKE), "--data", str(train_set), "--out-dir", str(out), "--set", "runtime.tensorboard=false"]
     assert main(args + ["--set", "runtime.max_steps=1"]) == 0
     assert torch.load(out / "last.pt", weights_only=True)["global_step"] == 1
     assert main(args + ["--resume", "--set", "runtime.max_steps=2"]) == 0
@@ -143,7 +143,7 @@ def test_bad_dataset_fails_before_training_naming_the_place(tmp_path, capsys, pr
     elif problem == "row_count":
         write_uav_layout(root, rows=6, frames=4)  # more annotation rows than frames
     out = tmp_path / "out"
-    code = main(["train", str(SMOKE), "--data", str(root), "--out-dir", str(out)])
+    code = main(["train", str(SMOKE), "--data", f"uav123={root}", "--out-dir", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("dastsiam: error:") and len(err.strip().splitlines()) == 1
     assert str(root) in err or (problem == "row_count" and "bike1" in err), err
@@ -166,17 +166,17 @@ def test_bad_config_fails_naming_the_key(tmp_path, capsys, text, key):
     assert str(cfg) in err and key in err, err
 
 
-def test_trainer_threads_default_to_cores_minus_loader_workers(uav_half, tmp_path, monkeypatch):
+def test_trainer_threads_default_to_cores_minus_loader_workers(train_set, tmp_path, monkeypatch):
     from dastsiam import runtime
     from dastsiam.training.trainer import Trainer
 
     before = torch.get_num_threads()
     monkeypatch.setattr(runtime, "cpu_count", lambda: 6)
     try:
-        assert Trainer(smoke_config(uav_half, tmp_path, runtime__threads=0, runtime__workers=2)).threads == 4
+        assert Trainer(smoke_config(train_set, tmp_path, runtime__threads=0, runtime__workers=2)).threads == 4
         assert torch.get_num_threads() == 4
-        assert Trainer(smoke_config(uav_half, tmp_path, runtime__threads=0, runtime__workers=8)).threads == 1
-        assert Trainer(smoke_config(uav_half, tmp_path, runtime__threads=3, runtime__workers=2)).threads == 3
+        assert Trainer(smoke_config(train_set, tmp_path, runtime__threads=0, runtime__workers=8)).threads == 1
+        assert Trainer(smoke_config(train_set, tmp_path, runtime__threads=3, runtime__workers=2)).threads == 3
         assert torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)

@@ -25,8 +25,7 @@ SMOKE = REPO / "configs" / "smoke.yaml"
 
 def smoke(shared_data, out_dir, **overrides):
     cfg = load_train_config(SMOKE)
-    cfg = dataclasses.replace(cfg, data=[DataSourceConfig(kind="uav123",
-                                                          root=shared_data / "train_extra" / "UAV123_10fps_half")])
+    cfg = dataclasses.replace(cfg, data=[DataSourceConfig(kind="got10k", root=shared_data / "train")])
     cfg = replace_path(cfg, "runtime.out_dir", str(out_dir))
     cfg = replace_path(cfg, "runtime.tensorboard", False)
     for key, value in overrides.items():
@@ -117,7 +116,7 @@ def test_bad_validation_config_is_one_line_error(shared_data, tmp_path, capsys):
 
     assert main(["train", str(SMOKE), "--out-dir", str(tmp_path), "--set", "validation.every=5"]) == 2
     assert "validation.data" in capsys.readouterr().err
-    code = main(["train", str(SMOKE), "--data", str(shared_data / "train_extra" / "UAV123_10fps_half"),
+    code = main(["train", str(SMOKE), "--data", str(shared_data / "train"),
                  "--out-dir", str(tmp_path), "--set", "validation.every=5",
                  "--set", f"validation.data=[{{kind: otb, root: {tmp_path / 'nowhere'}}}]"])
     err = capsys.readouterr().err
@@ -130,7 +129,7 @@ def test_sigterm_through_the_cli_checkpoints_and_resumes_exactly(shared_data, tm
     from dastsiam.training.trainer import Trainer
 
     out = tmp_path / "cli"
-    data = shared_data / "train_extra" / "UAV123_10fps_half"
+    data = shared_data / "train"
     # ST + DA: their dropout draws from torch's global RNG, which the checkpoint must restore exactly
     modules = {"model.st.enabled": True, "model.da.enabled": True, "model.st.dim": 32, "model.da.dim": 32,
                "model.st.heads": 2, "model.da.heads": 2, "model.st.ffn_dim": 64, "model.da.ffn_dim": 64}
@@ -177,7 +176,7 @@ def test_validation_from_the_command_line(shared_data, tmp_path, capsys):
     from dastsiam.cli.main import main
 
     out = tmp_path / "cli"
-    code = main(["train", str(SMOKE), "--data", str(shared_data / "train_extra" / "UAV123_10fps_half"),
+    code = main(["train", str(SMOKE), "--data", str(shared_data / "train"),
                  "--out-dir", str(out), "--set", "runtime.tensorboard=false", "--set", "runtime.max_steps=1",
                  "--val", f"otb={shared_data / 'OTB'}:Couple,Crossing", "--val-every", "1",
                  "--set", "validation.max_frames=5"])
