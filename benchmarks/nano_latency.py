@@ -4,7 +4,7 @@
     python benchmarks/nano_latency.py [--model nano] [--threads 2] [--repeats 200]
 
 Back ends: PyTorch eager (as loaded), eager with BatchNorm folded (``fuse_for_inference``), folded +
-channels_last, and onnxruntime on the exported graphs (:class:`dastsiam.export.OnnxModel`). Where the shared
+channels_last, and onnxruntime on the exported graphs (:class:`dastsiam.onnx_backend.OnnxModel`). Where the shared
 data is present it also times OpenCV's DNN module on the published NanoTrack v2 ONNX pair (what
 ``cv2.TrackerNano`` runs per frame: backbone on the search crop + head) as the reference.
 Prints min and median milliseconds; on a shared machine the minimum is the more stable number.
@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dastsiam.export import OnnxModel, export_onnx
+from dastsiam.export import export_onnx
+from dastsiam.onnx_backend import OnnxModel
 from dastsiam.models.registry import load_model
 
 SHARED = Path(os.environ.get("DASTSIAM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

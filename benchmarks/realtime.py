@@ -29,9 +29,9 @@ DATA = Path(os.environ.get("DASTSIAM_DATA", REPO.parent / "shared" / "data"))
 
 
 def measure(model: str, preset: str | None, frames: list, box, rounds: int) -> dict:
-    from dastsiam.cli.run import build_tracker
+    from dastsiam.api import TrackerSpec, build_tracker
 
-    tracker = build_tracker(model, "auto", "cpu", preset)
+    tracker = build_tracker(TrackerSpec(model=model, backend="auto", device="cpu", threads=1, preset=preset))
     cpu, wall = [], []
     for _ in range(rounds):
         for i, frame in enumerate(frames):

@@ -166,9 +166,9 @@ def main(argv=None) -> int:
         global CLOCK
         CLOCK = time.thread_time
 
-    from dastsiam.cli.track import parse_box
-    from dastsiam.onnx_backend import cached_onnx_model
-    from dastsiam.tracking import Tracker, tracker_config_for
+    from dastsiam.api import TrackerSpec, build_tracker
+    from dastsiam.tracking import Tracker
+    from dastsiam.tracking.track_io import parse_box
 
     if args.box is None:
         gt = Path(args.source).parent / "groundtruth_rect.txt"
@@ -188,21 +188,14 @@ def main(argv=None) -> int:
 
     # ---------------------------------------------------------------- 1. per frame, in this process
     runners: dict[str, tuple] = {}
+    first_onnx = None
     for name in args.model:
-        onnx_model = cached_onnx_model(name, threads=args.threads)
-        onnx_tracker = Tracker(onnx_model, tracker_config_for(onnx_model.config))
+        onnx_tracker = build_tracker(TrackerSpec(model=name, backend="onnx", threads=args.threads))
+        first_onnx = first_onnx or onnx_tracker
         runners[f"dastsiam {name} (onnxruntime)"] = (onnx_tracker.init, onnx_tracker.track)
         if not args.no_torch:
-            from dastsiam.models import load_model
-            from dastsiam.runtime import configure_torch_threads, inference_threads
-
-            configure_torch_threads(args.threads or inference_threads())
-            model, cfg = load_model(name)
-            if hasattr(model, "fuse_for_inference"):
-                model.fuse_for_inference()
-            torch_tracker = Tracker(model, tracker_config_for(cfg))
+            torch_tracker = build_tracker(TrackerSpec(model=name, backend="torch", threads=args.threads))
             runners[f"dastsiam {name} (torch)"] = (torch_tracker.init, torch_tracker.track)
-    onnx_model = cached_onnx_model(args.model[0], threads=args.threads)  # the frame-size part: the first model
     opencv_name = "OpenCV TrackerNano (v2)"
     int_box = tuple(int(v) for v in box)
     if have_opencv:
@@ -230,7 +223,7 @@ def main(argv=None) -> int:
             scaled = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA if w < width else cv2.INTER_LINEAR)
                       for f in frames]
             scaled_box = box * np.array([w / width, h / height, w / width, h / height])
-            tracker = Tracker(onnx_model, tracker_config_for(onnx_model.config))
+            tracker = Tracker(first_onnx.model, first_onnx.config)  # the frame-size part: the first model's session
             sized[f"dastsiam {args.model[0]} (onnxruntime) {w}x{h}"] = (tracker.init, tracker.track, scaled, scaled_box)
         for init, update, fs, b in sized.values():
             time_run(init, update, fs[:10], b)

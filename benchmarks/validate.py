@@ -20,7 +20,7 @@ reset; ``sre`` / ``tre``: OTB's 12 perturbed first boxes / 20 start frames, ``da
 every sequence of the shared data that is not training data),
 
 with the same code as ``dastsiam run`` (``dastsiam.evaluation.runner.run_protocol`` on the tracker
-``dastsiam.cli.run.build_tracker`` builds, plus the overrides), and scored with ``dastsiam eval`` (each
+``dastsiam.api.build_tracker`` builds, plus the overrides), and scored with ``dastsiam eval`` (each
 dataset's own conventions; SRE/TRE runs pooled as the OTB toolkit). Prints success AUC and precision (centre
 error <= 20 px) per sequence and their unweighted mean over the sequences; ``--compare LABEL`` adds the paired
 comparison of every other model against LABEL over all the suite's sequences
@@ -32,12 +32,11 @@ runs (a long SRE sweep resumes; rerun without it after changing a model or the c
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -103,10 +102,12 @@ def parse_arm(spec: str) -> Arm:
 def build_tracker(model: str, backend: str, overrides: tuple):
     """The tracker ``dastsiam run`` builds, with ``TrackerConfig`` overrides and ``preset`` (module level:
     picklable)."""
-    from dastsiam.cli.run import build_tracker as run_build_tracker
+    from dastsiam.api import TrackerSpec
+    from dastsiam.api import build_tracker as api_build_tracker
 
     overrides = dict(overrides)
-    tracker = run_build_tracker(model, backend, "cpu", overrides.pop("preset", None))
+    tracker = api_build_tracker(TrackerSpec(model=model, backend=backend, device="cpu", threads=1,
+                                            preset=overrides.pop("preset", None)))
     if overrides:
         tracker.config = dataclasses.replace(tracker.config, **overrides)
     return tracker
@@ -149,7 +150,6 @@ def score_arm(arm: Arm, results: Path, data: Path, protocol: str = "ope", runs: 
               ) -> dict[str, dict]:
     """``{sequence: {"auc": ..., "precision": ...}}`` from ``dastsiam eval --protocol``; with ``runs`` given,
     also fills ``runs[sequence]`` with the per-run scores the paired comparison needs."""
-    from dastsiam.cli.main import main as cli_main
     from dastsiam.evaluation.compare import run_scores_from_json
 
     scores = {}
@@ -162,11 +162,11 @@ def score_arm(arm: Arm, results: Path, data: Path, protocol: str = "ope", runs: 
         argv = ["eval", "--dataset", kind, "--root", str(data / root), "--results", str(results / kind),
                 "--trackers", arm.label, "--sequences", *names, "--json", str(out), "--per-sequence",
                 "--protocol", protocol]
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            code = cli_main(argv)
-        if code != 0:
-            raise SystemExit(f"validate.py: dastsiam {' '.join(argv)} failed ({code}):\n{buffer.getvalue()}")
+        # the command itself, as a user runs it (the library never imports the command line)
+        done = subprocess.run([sys.executable, "-m", "dastsiam.cli.main", *argv], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"validate.py: dastsiam {' '.join(argv)} failed ({done.returncode}):\n"
+                             f"{done.stdout}{done.stderr}")
         entry = json.loads(out.read_text())[arm.label]
         for name, s in entry["per_sequence"].items():
             if s["has_result"]:  # an unfinished sequence (some runs missing) shows as '-', out of the mean

@@ -78,25 +78,19 @@ def main(argv=None) -> int:
     from torch.utils.tensorboard import SummaryWriter
 
     import validate
-    from dastsiam.cli.train import build_config  # same --set syntax as dastsiam train
     from dastsiam.models.registry import save_weights
     from dastsiam.training import trainer as trainer_module
+    from dastsiam.training.config import resolve_train_config  # same --set syntax as dastsiam train
 
-    from dastsiam.cli.train import add_parser as add_train_parser
-
-    train_parser = argparse.ArgumentParser(prog="dastsiam")
-    add_train_parser(train_parser.add_subparsers(dest="command"))
-    train_argv = ["train", str(args.config), "--out-dir", str(args.out)]
-    for item in args.overrides:
-        train_argv += ["--set", item]
+    sets = list(args.overrides)
     # the script's flags are overrides of config fields, applied after --set (as before, they win)
     for flag, item in [(args.bn_eval, "optim.bn_eval=true"), (args.rgb, "augmentation.channel_order=rgb")]:
         if flag:
-            train_argv += ["--set", item]
+            sets.append(item)
     if args.patience is not None:
-        train_argv += ["--set", f"validation.patience={args.patience}"]
-    train_argv += ["--set", f"validation.at_start={'false' if args.no_initial_validation else 'true'}"]
-    cfg = build_config(train_parser.parse_args(train_argv))  # exactly `dastsiam train CONFIG --set ...`
+        sets.append(f"validation.patience={args.patience}")
+    sets.append(f"validation.at_start={'false' if args.no_initial_validation else 'true'}")
+    cfg = resolve_train_config(args.config, sets=sets, out_dir=args.out)  # exactly `dastsiam train CONFIG --set ...`
     configured = cfg.validation.every > 0  # a config without a validation section: the script's old defaults
     val_every = args.val_every or (cfg.validation.every if configured else 100)
     patience = args.patience if args.patience is not None else (cfg.validation.patience if configured else 3)

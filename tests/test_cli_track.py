@@ -164,11 +164,9 @@ def test_models_lists_builtins(capsys):
 
 
 def test_auto_backend_picks_onnx_only_for_trained_weights_on_cpu():
-    from argparse import Namespace
+    from dastsiam.api import TrackerSpec, resolve_backend
 
-    from dastsiam.cli.track import resolve_backend
-
-    assert resolve_backend(Namespace(backend="auto", model=None, device="cpu")) == "onnx"
-    assert resolve_backend(Namespace(backend="auto", model="nano", device="cuda")) == "torch"
-    assert resolve_backend(Namespace(backend="auto", model="dastsiam-r50", device="cpu")) == "torch"
-    assert resolve_backend(Namespace(backend="torch", model="nano", device="cpu")) == "torch"
+    assert resolve_backend(TrackerSpec(backend="auto", model=None, device="cpu")) == "onnx"
+    assert resolve_backend(TrackerSpec(backend="auto", model="nano", device="cuda")) == "torch"
+    assert resolve_backend(TrackerSpec(backend="auto", model="dastsiam-r50", device="cpu")) == "torch"
+    assert resolve_backend(TrackerSpec(backend="torch", model="nano", device="cpu")) == "torch"

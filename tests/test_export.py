@@ -13,7 +13,8 @@ import yaml
 
 from dastsiam.cli.main import main
 from dastsiam.errors import ModelError
-from dastsiam.export import OnnxModel, cached_onnx_model, export_onnx
+from dastsiam.export import export_onnx
+from dastsiam.onnx_backend import OnnxModel, cached_onnx_model
 from dastsiam.models.registry import BUILTIN_MODELS, _BUILDERS, load_model
 
 

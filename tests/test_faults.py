@@ -144,11 +144,11 @@ def test_track_signal_leaves_a_playable_video(tmp_path, sig):
 
 
 def test_a_signal_between_the_box_line_and_the_video_frame_waits_for_both():
-    from dastsiam.cli.track import _signals_deferred
+    from dastsiam.tracking.track_io import signals_deferred
 
     both_written = False
     with pytest.raises(KeyboardInterrupt):
-        with _signals_deferred():
+        with signals_deferred():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # without the deferral the interrupt lands here
             both_written = True

@@ -7,9 +7,10 @@
 * ``fuse.onnx`` (models with ST only): ``f_a, f_c, f_i -> f_z``
 
 plus ``model.yaml`` beside them (the :class:`ModelConfig`, the :class:`OutputGeometry`, the graph outputs and
-each graph file's SHA-256). :class:`OnnxModel` (in :mod:`dastsiam.onnx_backend`, torch-free, re-exported here)
-loads such a folder and offers ``template``/``fuse``/``track``/``geometry``, so
-:class:`dastsiam.tracking.Tracker` runs on either back end unchanged.
+each graph file's SHA-256; the format is :mod:`dastsiam.onnx_format`). :class:`dastsiam.onnx_backend.OnnxModel`
+(torch-free) loads such a folder and offers ``template``/``fuse``/``track``/``geometry``, so
+:class:`dastsiam.tracking.Tracker` runs on either back end unchanged. This module does not import the back end:
+the back end's export cache imports this one (one way, no circle).
 """
 
 from __future__ import annotations
@@ -27,15 +28,7 @@ import torch
 from dastsiam.errors import ModelError
 from dastsiam.models.base import HeadOutput, SiameseModel
 from dastsiam.models.config import ModelConfig
-from dastsiam.onnx_backend import (  # noqa: F401  (re-exported: the back end's historical home)
-    GRAPH_FILES,
-    META_FILE,
-    OnnxModel,
-    cached_onnx_model,
-    default_cache_dir,
-    file_sha256,
-    verify_export,
-)
+from dastsiam.onnx_format import GRAPH_FILES, META_FILE, file_sha256
 
 
 class _Method(torch.nn.Module):

@@ -1,7 +1,8 @@
 """The onnxruntime back end: :class:`OnnxModel`, the exports shipped with the package, and the export cache.
 
 Nothing here imports torch: tracking a trained built-in model on onnxruntime starts in a fraction of a second
-(docs/runtime.md). Exports are written by :func:`dastsiam.export.export_onnx` (which needs torch); a folder
+(docs/runtime.md). Exports are written by :func:`dastsiam.export.export_onnx` (which needs torch, and is imported
+only when the cache must export; the folder format both share is :mod:`dastsiam.onnx_format`); a folder
 holds ``template.onnx``, ``search.onnx`` (``fuse.onnx`` for models with ST) and ``model.yaml`` (the
 :class:`~dastsiam.models.ModelConfig`, the :class:`~dastsiam.models.OutputGeometry`, the graph outputs and
 the SHA-256 of every graph file).
@@ -28,14 +29,13 @@ import numpy as np
 
 from dastsiam.errors import ModelError
 from dastsiam.models.geometry import OutputGeometry
+from dastsiam.onnx_format import GRAPH_FILES, META_FILE, file_sha256, read_meta, verify_export
 
 __all__ = [
     "META_FILE", "GRAPH_FILES", "SHIPPED_DIR", "HeadOutput", "OnnxModel", "cached_onnx_model",
     "default_cache_dir", "shipped_onnx_dir", "file_sha256", "verify_export",
 ]
 
-META_FILE = "model.yaml"
-GRAPH_FILES = ("template.onnx", "search.onnx", "fuse.onnx")
 SHIPPED_DIR = Path(__file__).resolve().parent / "weights" / "onnx"
 
 
@@ -45,50 +45,6 @@ class HeadOutput(NamedTuple):
     cls: np.ndarray
     loc: Optional[np.ndarray] = None
     conf: Optional[np.ndarray] = None
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _read_meta(folder: Path) -> dict:
-    import yaml
-
-    meta_path = folder / META_FILE
-    if not meta_path.is_file():
-        raise ModelError(f"{folder}: not an exported model folder (no {META_FILE})")
-    try:
-        meta = yaml.safe_load(meta_path.read_text())
-        if not isinstance(meta, dict):
-            raise ValueError("not a mapping")
-        return meta
-    except Exception as exc:
-        raise ModelError(f"{meta_path}: unreadable export metadata ({exc})") from None
-
-
-def verify_export(folder: str | Path) -> str | None:
-    """``None`` if every graph file of the export in ``folder`` matches the SHA-256 recorded in its
-    ``model.yaml``, else a short reason (missing/unreadable metadata, missing file, hash mismatch).
-    Exports written before hashes were recorded have nothing to check against and count as corrupt."""
-    folder = Path(folder)
-    try:
-        meta = _read_meta(folder)
-    except ModelError as exc:
-        return str(exc)
-    hashes = meta.get("sha256")
-    if not isinstance(hashes, dict) or "template.onnx" not in hashes or "search.onnx" not in hashes:
-        return f"{folder / META_FILE}: no graph hashes recorded"
-    for name, expected in hashes.items():
-        path = folder / name
-        if not path.is_file():
-            return f"{path}: missing"
-        if file_sha256(path) != expected:
-            return f"{path}: SHA-256 differs from the one recorded at export"
-    return None
 
 
 def _to_numpy(t) -> np.ndarray:
@@ -118,7 +74,7 @@ class OnnxModel:
         ort = import_onnxruntime()  # telemetry off (docs/runtime.md)
 
         self.path = Path(out_dir)
-        meta = _read_meta(self.path)
+        meta = read_meta(self.path)
         meta_path = self.path / META_FILE
         try:
             self.geometry = OutputGeometry(**meta["geometry"])
@@ -226,7 +182,7 @@ def shipped_onnx_dir(name: str) -> Path | None:
     if entry is None or entry.weights is None or not (folder / META_FILE).is_file():
         return None
     try:
-        meta = _read_meta(folder)
+        meta = read_meta(folder)
     except ModelError:
         return None
     weights = WEIGHTS_DIR / entry.weights

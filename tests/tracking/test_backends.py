@@ -20,7 +20,9 @@ def test_torch_and_onnxruntime_give_the_same_boxes(shared_data, tmp_path, name, 
 
     model, cfg = load_model(name)
     export.export_onnx(model, tmp_path / "onnx", config=cfg)
-    onnx_model = export.OnnxModel(tmp_path / "onnx", threads=1)
+    from dastsiam.onnx_backend import OnnxModel
+
+    onnx_model = OnnxModel(tmp_path / "onnx", threads=1)
     assert onnx_model.has_st == model.has_st
 
     files = sorted((shared_data / "OTB" / "Crossing" / "img").glob("*.jpg"))[:25]

@@ -81,7 +81,7 @@ def test_gate_weights_are_validated():
 
 
 def test_boxes_file_formatting():
-    from dastsiam.cli.track import format_box, parse_box
+    from dastsiam.tracking.track_io import format_box, parse_box
 
     assert format_box([10, 20, 30.5, 40.25]) == "10,20,30.5,40.25"
     assert format_box([1.23456, -0.0001, 3, 4]) == "1.235,0,3,4"

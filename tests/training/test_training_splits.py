@@ -132,7 +132,7 @@ def test_got10k_split_folder_is_read_as_given_but_not_its_test_folder(fake_got10
 
 
 def test_kind_path_keeps_the_configs_split_weight_and_names():
-    from dastsiam.cli.train import apply_data_arguments
+    from dastsiam.training.config import apply_data_arguments
 
     cfg = load_train_config(REPO / "configs" / "dastsiam_r50.yaml")
     out = apply_data_arguments(cfg, ["imagenet_vid=/v", "lasot=/l", "got10k=/g"])

@@ -268,7 +268,7 @@ class AppState:
     def start(self, session: Session, box, model: str | None) -> None:
         import numpy as np
 
-        from dastsiam.cli.track import parse_box
+        from dastsiam.tracking.track_io import parse_box
 
         box = parse_box(",".join(repr(float(v)) for v in box))
         # a box drawn on the page lies inside the frame; anything else is clipped to it (or refused)
@@ -296,7 +296,7 @@ class AppState:
         import cv2
 
         from dastsiam.api import load_tracker
-        from dastsiam.cli.track import _Outputs
+        from dastsiam.tracking.track_io import TrackOutputs
         from dastsiam.tracking.video import open_source
 
         outputs = None
@@ -306,7 +306,7 @@ class AppState:
         try:
             tracker = load_tracker(model, threads=self.threads)
             with open_source(session.source) as source:
-                outputs = _Outputs(session.folder, True, session.fps, (session.width, session.height))
+                outputs = TrackOutputs(session.folder, True, session.fps, (session.width, session.height))
                 start = time.perf_counter()
                 for index, frame in source:
                     if cancel.is_set():

@@ -11,7 +11,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "export",
         help="export a model to ONNX (template.onnx, search.onnx[, fuse.onnx], model.yaml)",
         description="Export a model's template / search (/ fuse) graphs to ONNX for the onnxruntime back end "
-                    "(load the folder with dastsiam.export.OnnxModel).",
+                    "(load the folder with dastsiam.onnx_backend.OnnxModel).",
     )
     parser.add_argument("--model", default="nano",
                         help="built-in model name (see `dastsiam models`) or a .safetensors/.pt weights file "
@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from dastsiam.errors import ModelError
-    from dastsiam.export import OnnxModel, export_onnx
+    from dastsiam.export import export_onnx
+    from dastsiam.onnx_backend import OnnxModel
     from dastsiam.models.registry import load_model
 
     if args.out.exists() and not args.out.is_dir():

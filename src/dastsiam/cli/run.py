@@ -61,15 +61,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def build_tracker(model: str | None, backend: str, device: str, preset: str | None = None):
-    """A fresh :class:`Tracker` (module-level so that worker processes can build their own)."""
-    from dastsiam.cli import track
-
-    return track.build_tracker(argparse.Namespace(model=model, backend=backend, device=device, threads=1,
-                                                  preset=preset))
-
-
 def run(args) -> int:
+    from dastsiam.api import TrackerSpec, build_tracker
     from dastsiam.cli.evaluate import split_names
     from dastsiam.datasets import load_dataset
     from dastsiam.errors import InputError
@@ -84,7 +77,9 @@ def run(args) -> int:
     sequences = load_dataset(args.dataset, args.root, split=args.split, names=split_names(args.sequences))
     selected = shard(sequences, args.shard)
     tracker_name = args.name or Path(args.model or DEFAULT_MODEL).stem
-    factory = functools.partial(build_tracker, args.model, args.backend, args.device, args.preset)
+    # one tracker per worker process, built from a picklable spec (one inference thread each)
+    factory = functools.partial(build_tracker, TrackerSpec(model=args.model, backend=args.backend,
+                                                           device=args.device, threads=1, preset=args.preset))
     factory()  # fail fast (unknown model, bad weights) before any worker starts
     if args.protocol in ("sre", "tre"):
         if args.repetitions != 1:

@@ -6,14 +6,11 @@ Multi-GPU: ``torchrun --nproc_per_node N -m dastsiam.cli.main train CONFIG.yaml`
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import signal
 from pathlib import Path
 
-import yaml
-
-from dastsiam.config import ConfigError, parse_yaml, replace_path
-from dastsiam.training.config import DataSourceConfig, TrainConfig, load_train_config, validate
+from dastsiam.config import ConfigError
+from dastsiam.training.config import TrainConfig, resolve_train_config
 
 
 def add_parser(subparsers) -> None:
@@ -55,73 +52,11 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_validation_spec(spec: str) -> DataSourceConfig:
-    """``KIND=PATH[:NAME,NAME...]`` -> a validation dataset entry (names restrict it to those sequences)."""
-    from dastsiam.datasets import DATASET_KINDS
-
-    kind, sep, rest = spec.partition("=")
-    if not sep or kind not in DATASET_KINDS or not rest:
-        raise ConfigError(f"--val {spec!r}: expected KIND=PATH[:NAME,...] with KIND one of {', '.join(DATASET_KINDS)}")
-    root, names = rest, None
-    head, colon, tail = rest.rpartition(":")
-    if colon and head and not Path(rest).exists() and "/" not in tail:
-        root, names = head, [n for n in tail.replace(" ", ",").split(",") if n]
-    return DataSourceConfig(kind=kind, root=Path(root), names=names or None)
-
-
-def apply_data_arguments(cfg: TrainConfig, values: list[str]) -> TrainConfig:
-    if not values:
-        return cfg
-    from dastsiam.datasets import DATASET_KINDS
-
-    typed = [v.split("=", 1) for v in values if "=" in v and v.split("=", 1)[0] in DATASET_KINDS]
-    if typed:
-        if len(typed) != len(values):
-            raise ConfigError("--data: use either KIND=PATH for every entry or plain paths for every entry")
-        # each KIND=PATH takes the place of the config's next entry of that kind, keeping its split, weight and
-        # names (a new kind gets the defaults: its train split, dastsiam.training.data.training_source)
-        unused = list(cfg.data)
-        data = []
-        for kind, path in typed:
-            match = next((source for source in unused if source.kind == kind), None)
-            if match is None:
-                data.append(DataSourceConfig(kind=kind, root=Path(path)))
-            else:
-                unused.remove(match)
-                data.append(dataclasses.replace(match, root=Path(path)))
-        return dataclasses.replace(cfg, data=data)
-    if len(values) != len(cfg.data):
-        raise ConfigError(f"--data: {len(values)} path(s) given but the config lists {len(cfg.data)} dataset(s); "
-                          f"give one path per dataset or KIND=PATH entries")
-    data = [dataclasses.replace(source, root=Path(v)) for source, v in zip(cfg.data, values)]
-    return dataclasses.replace(cfg, data=data)
-
-
 def build_config(args) -> TrainConfig:
-    cfg = load_train_config(args.config)
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-        try:
-            cfg = replace_path(cfg, key.strip(), parse_yaml(value))
-        except (ConfigError, yaml.YAMLError) as exc:
-            raise ConfigError(f"--set {item}: {exc}") from None
-    cfg = apply_data_arguments(cfg, args.data)
-    if args.val:
-        cfg = dataclasses.replace(cfg, validation=dataclasses.replace(
-            cfg.validation, data=[parse_validation_spec(v) for v in args.val]))
-    if args.val_every is not None:
-        cfg = replace_path(cfg, "validation.every", args.val_every)
-    if args.device:
-        cfg = replace_path(cfg, "runtime.device", args.device)
-    if args.out_dir:
-        cfg = replace_path(cfg, "runtime.out_dir", str(args.out_dir))
-    if args.workers is not None:
-        cfg = replace_path(cfg, "runtime.workers", args.workers)
-    if getattr(args, "backbone", None) is not None:
-        cfg = replace_path(cfg, "init.backbone", str(args.backbone))
-    return validate(cfg, where=str(args.config))
+    """The config ``dastsiam train`` trains: the YAML with the command line's overrides."""
+    return resolve_train_config(args.config, sets=args.set, data=args.data, val=args.val, val_every=args.val_every,
+                                device=args.device, out_dir=args.out_dir, workers=args.workers,
+                                backbone=getattr(args, "backbone", None))
 
 
 def run(args) -> int:

@@ -235,3 +235,91 @@ def validate(cfg: TrainConfig, where: str = "config") -> TrainConfig:
 def load_train_config(path: str | Path) -> TrainConfig:
     """Load, type-check and range-check a training YAML."""
     return validate(load_yaml(TrainConfig, path), where=str(path))
+
+
+def parse_validation_spec(spec: str) -> DataSourceConfig:
+    """``KIND=PATH[:NAME,NAME...]`` -> a validation dataset entry (names restrict it to those sequences)."""
+    from dastsiam.datasets import DATASET_KINDS
+
+    kind, sep, rest = spec.partition("=")
+    if not sep or kind not in DATASET_KINDS or not rest:
+        raise ConfigError(f"--val {spec!r}: expected KIND=PATH[:NAME,...] with KIND one of {', '.join(DATASET_KINDS)}")
+    root, names = rest, None
+    head, colon, tail = rest.rpartition(":")
+    if colon and head and not Path(rest).exists() and "/" not in tail:
+        root, names = head, [n for n in tail.replace(" ", ",").split(",") if n]
+    return DataSourceConfig(kind=kind, root=Path(root), names=names or None)
+
+
+def apply_data_arguments(cfg: TrainConfig, values: list[str]) -> TrainConfig:
+    """``--data`` values: plain paths replace the config's dataset roots in order; ``KIND=PATH`` entries
+    replace its dataset list, each keeping the split, weight and names of the config's entry of that kind."""
+    import dataclasses
+
+    if not values:
+        return cfg
+    from dastsiam.datasets import DATASET_KINDS
+
+    typed = [v.split("=", 1) for v in values if "=" in v and v.split("=", 1)[0] in DATASET_KINDS]
+    if typed:
+        if len(typed) != len(values):
+            raise ConfigError("--data: use either KIND=PATH for every entry or plain paths for every entry")
+        # each KIND=PATH takes the place of the config's next entry of that kind, keeping its split, weight and
+        # names (a new kind gets the defaults: its train split, dastsiam.training.data.training_source)
+        unused = list(cfg.data)
+        data = []
+        for kind, path in typed:
+            match = next((source for source in unused if source.kind == kind), None)
+            if match is None:
+                data.append(DataSourceConfig(kind=kind, root=Path(path)))
+            else:
+                unused.remove(match)
+                data.append(dataclasses.replace(match, root=Path(path)))
+        return dataclasses.replace(cfg, data=data)
+    if len(values) != len(cfg.data):
+        raise ConfigError(f"--data: {len(values)} path(s) given but the config lists {len(cfg.data)} dataset(s); "
+                          f"give one path per dataset or KIND=PATH entries")
+    data = [dataclasses.replace(source, root=Path(v)) for source, v in zip(cfg.data, values)]
+    return dataclasses.replace(cfg, data=data)
+
+
+def resolve_train_config(path: str | Path, *, sets=(), data=(), val=(), val_every: int | None = None,
+                         device: str | None = None, out_dir: str | Path | None = None, workers: int | None = None,
+                         backbone: str | Path | None = None) -> TrainConfig:
+    """The experiment YAML at ``path`` with ``dastsiam train``'s overrides applied, validated.
+
+    ``sets``: ``KEY=VALUE`` overrides of any field (VALUE is YAML, ``--set``); ``data``: ``--data`` values
+    (:func:`apply_data_arguments`); ``val``: ``KIND=PATH[:NAME,...]`` validation sources (replace
+    ``validation.data``); the rest override ``validation.every``, ``runtime.device/out_dir/workers`` and
+    ``init.backbone``. Errors are :class:`ConfigError` naming the override (in ``dastsiam train``'s flags).
+    """
+    import dataclasses
+
+    import yaml
+
+    from dastsiam.config import parse_yaml, replace_path
+
+    cfg = load_train_config(path)
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            cfg = replace_path(cfg, key.strip(), parse_yaml(value))
+        except (ConfigError, yaml.YAMLError) as exc:
+            raise ConfigError(f"--set {item}: {exc}") from None
+    cfg = apply_data_arguments(cfg, list(data))
+    if val:
+        cfg = dataclasses.replace(cfg, validation=dataclasses.replace(
+            cfg.validation, data=[parse_validation_spec(v) for v in val]))
+    if val_every is not None:
+        cfg = replace_path(cfg, "validation.every", val_every)
+    if device:
+        cfg = replace_path(cfg, "runtime.device", device)
+    if out_dir:
+        cfg = replace_path(cfg, "runtime.out_dir", str(out_dir))
+    if workers is not None:
+        cfg = replace_path(cfg, "runtime.workers", workers)
+    if backbone is not None:
+        cfg = replace_path(cfg, "init.backbone", str(backbone))
+    return validate(cfg, where=str(path))
