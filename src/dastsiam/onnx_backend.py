@@ -20,6 +20,7 @@ Where a model's ONNX comes from (:func:`cached_onnx_model`):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -79,6 +80,9 @@ class OnnxModel:
         try:
             self.geometry = OutputGeometry(**meta["geometry"])
             self._outputs = list(meta["outputs"])
+            if "loc" not in self._outputs and self.geometry.decoder is None:
+                # exported before the geometry named its decoder: a head without a box branch is SiamFC's
+                self.geometry = dataclasses.replace(self.geometry, decoder="scale_pyramid")
             self._has_st = bool(meta["has_st"])
         except Exception as exc:
             raise ModelError(f"{meta_path}: unreadable export metadata ({exc})") from None

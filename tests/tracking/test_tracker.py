@@ -172,7 +172,7 @@ class FakeSiamFC(SiameseModel):
 
     def __init__(self, peak=(8, 11)):
         super().__init__()
-        self.geometry = OutputGeometry(127, 255, 8, 17)
+        self.geometry = OutputGeometry(127, 255, 8, 17, decoder="scale_pyramid")
         self.peak = peak
         self.batches = []
 
@@ -191,7 +191,7 @@ def test_siamfc_scale_pyramid_decoding():
     model = FakeSiamFC(peak=(8, 11))  # 3 cells right of the centre: 24 crop pixels
     tracker = Tracker(model, preset("siamfc", siamfc_window_influence=0.0))
     tracker.init(FRAME, (100.0, 80.0, 40.0, 30.0))
-    tracker.track(FRAME)  # first call discovers the missing box branch
+    tracker.track(FRAME)
     box, score = tracker.track(FRAME)
     assert model.batches[-1] == 3
     # equal peaks at all scales: the scale penalty picks scale 1, so the size is kept
@@ -204,6 +204,32 @@ def test_siamfc_scale_pyramid_decoding():
     assert score == pytest.approx(1 / (1 + math.exp(-5.0)), abs=0.02)
     # the gate is the raw response maximum: the peak cell's logit 10 * 1 - 5 = 5
     assert tracker.last.gate == pytest.approx(5.0)
+
+
+def test_decoder_is_chosen_when_the_tracker_is_built():
+    """The geometry picks the decoder once: the first frame already searches SiamFC's 3 scales (no probe of the
+    head's output), and a box-branch decoder given a response-only head says so instead of switching modes."""
+    from dastsiam.errors import ModelError
+    from dastsiam.tracking.decoders import AnchorDecoder, LtrbDecoder, ScalePyramidDecoder
+
+    model = FakeSiamFC()
+    tracker = Tracker(model, preset("siamfc"))
+    assert isinstance(tracker.decoder, ScalePyramidDecoder)
+    tracker.init(FRAME, (100.0, 80.0, 40.0, 30.0))
+    tracker.track(FRAME)
+    assert model.batches == [3]
+    assert isinstance(Tracker(FakeBoxModel()).decoder, LtrbDecoder)
+
+    model.geometry = OutputGeometry(127, 255, 8, 17)  # no decoder named: the per-cell box branch is implied
+    tracker = Tracker(model, preset("siamfc"))
+    tracker.init(FRAME, (100.0, 80.0, 40.0, 30.0))
+    with pytest.raises(ModelError, match="no box branch.*scale_pyramid"):
+        tracker.track(FRAME)
+    model.geometry = OutputGeometry(127, 255, 8, 17, anchor_ratios=(1.0,), anchor_scales=(8.0,))
+    assert isinstance(Tracker(model).decoder, AnchorDecoder)
+    model.geometry = OutputGeometry(127, 255, 8, 17, decoder="no-such-decoder")
+    with pytest.raises(ModelError, match="no-such-decoder.*ltrb, anchors, scale_pyramid"):
+        Tracker(model)
 
 
 class FakeSiamFCWithST(FakeSiamFC):
@@ -233,7 +259,7 @@ def test_siamfc_gate_thresholds_the_raw_response_maximum(height, expected_update
     model = FakeSiamFCWithST(height)
     tracker = Tracker(model, cfg)
     tracker.init(FRAME, (100.0, 80.0, 40.0, 30.0))
-    tracker.track(FRAME)  # discovers the missing box branch
+    tracker.track(FRAME)
     tracker.track(FRAME)
     assert tracker.last.gate == pytest.approx(height)
     assert tracker.last.updated is expected_update and (model.fused > 0) is expected_update

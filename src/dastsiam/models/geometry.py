@@ -12,7 +12,8 @@ symmetrically around it. ``offset`` can be overridden where a published model (N
 different placement; such a model documents it next to its definition.
 
 An anchor head (SiamRPN) has ``K`` anchor shapes centred on every cell point (:meth:`OutputGeometry.anchors`);
-label assignment encodes boxes against them and decoding inverts the same numbers.
+label assignment encodes boxes against them and decoding inverts the same numbers. ``decoder`` names the
+tracker's decoding of the head (:mod:`dastsiam.tracking.decoders`) where the head alone does not imply it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class OutputGeometry:
     # SiamRPN anchors (arch r50 with the anchor head); empty = an anchor-free head (one prediction per cell)
     anchor_ratios: tuple[float, ...] = ()  # h / w of each anchor shape
     anchor_scales: tuple[float, ...] = ()  # anchor side in strides (SiamRPN: 8)
+    # how a tracker turns this head's maps into boxes (dastsiam.tracking.decoders); None = what the head implies:
+    # "anchors" with anchor shapes, else "ltrb" (per-cell box branch). SiamFC's response-only head: "scale_pyramid"
+    decoder: str | None = None
 
     def __post_init__(self) -> None:
         # exported metadata (YAML) gives lists; keep the frozen dataclass hashable and comparable

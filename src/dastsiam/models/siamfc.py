@@ -21,7 +21,9 @@ from dastsiam.models.siamrpn import check_crop
 from dastsiam.models.spatio_temporal import SpatioTemporalFusion
 from dastsiam.models.xcorr import xcorr_full
 
-SIAMFC_GEOMETRY = OutputGeometry(exemplar_size=127, instance_size=255, stride=8, score_size=17)
+# no box branch: the tracker searches a scale pyramid (dastsiam.tracking.decoders.scale_pyramid)
+SIAMFC_GEOMETRY = OutputGeometry(exemplar_size=127, instance_size=255, stride=8, score_size=17,
+                                 decoder="scale_pyramid")
 # SiamFC's "adjust" layer: a fixed 1e-3 scale keeps the initial response (a sum over 6*6*256 products) small
 RESPONSE_SCALE = 1e-3
 

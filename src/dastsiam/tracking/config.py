@@ -99,7 +99,7 @@ class TrackerConfig:
     # training-free, for any model (docs/ablation.md, FEAR section)
     template_update: Literal["st", "linear"] = "st"
     update_rate: float = 0.05  # the linear update's rate a
-    # --- SiamFC scale-pyramid decoding (models whose HeadOutput.loc is None)
+    # --- SiamFC scale-pyramid decoding (tracking/decoders/scale_pyramid.py)
     scale_num: int = 3
     scale_step: float = 1.0375
     scale_penalty: float = 0.9745

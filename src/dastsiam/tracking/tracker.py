@@ -9,10 +9,12 @@ by default the paper's weighted sum of the two classification branches, Sec. 3.1
 ``TrackerConfig.update_threshold`` (1.18), a new exemplar ``z`` is cropped at the new box, ``f_c = template(z)``,
 ``f_z* = fuse(f_a, f_c, f_i)``, and ``f_a = f_z*`` is used to track the following frames.
 
-Two decoding modes, chosen by the model's output: box branch (``HeadOutput.loc``) with SiamRPN/NanoTrack
-post-processing, or SiamFC's scale pyramid when ``loc`` is ``None``. The box branch is per cell (l/t/r/b
-distances) or, when ``model.geometry`` has anchors, per anchor (SiamRPN's normalised offsets). A third one is
-chosen by the config: ``TrackerConfig.decoder = "fear"`` tracks with FEAR's own crops and decoding
+Decoding (the head's maps -> the next box) is a :class:`~dastsiam.tracking.decoders.Decoder` chosen once, when
+the tracker is built, from the model's geometry (:func:`~dastsiam.tracking.decoders.decoder_for`): per-cell box
+branch (``ltrb``), SiamRPN anchors (``anchors``) or SiamFC's scale pyramid (``scale_pyramid``). The tracker keeps
+the template memory, the gate and the crop loop: it cuts the search crops the decoder asks for, runs the model,
+hands the maps to the decoder, and clips and stores the box it returns. FEAR's tracker, which keeps a box and
+cuts its own non-square crops, is chosen by the config instead: ``TrackerConfig.decoder = "fear"``
 (:mod:`dastsiam.tracking.fear`).
 """
 
@@ -23,7 +25,6 @@ import math
 import sys
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from dastsiam.boxes import is_valid_box
@@ -31,6 +32,7 @@ from dastsiam.errors import InputError
 from dastsiam.tracking import postprocess as pp
 from dastsiam.tracking.config import TrackerConfig
 from dastsiam.tracking.crop import context_size, get_subwindow
+from dastsiam.tracking.decoders import HeadMaps, SearchRegion, decoder_for
 from dastsiam.tracking.fear import FearDecoder
 from dastsiam.tracking.video import to_bgr
 
@@ -44,7 +46,7 @@ class TrackResult:
     box: np.ndarray
     score: float  # confidence 0..1 at the chosen cell (the normalised gate map; what track() returns)
     updated: bool  # whether the template memory was updated on this frame
-    best_cell: tuple[int, int]  # (row, col) in the score map (SiamFC: in the upsampled response)
+    best_cell: tuple[int, int]  # (row, col) in the decoder's map (SiamFC: in the upsampled response)
     gate: float = float("nan")  # the value compared with update_threshold (e.g. the 0..2 sum)
 
 
@@ -89,6 +91,7 @@ class Tracker:
         self.model = model
         self.config = config or TrackerConfig()
         self.geometry = model.geometry
+        self.decoder = decoder_for(self.geometry)  # fixed for the tracker's life (ModelError if unknown)
         self.has_st = bool(getattr(model, "has_st", False))
         # a torch model gets torch tensors on its device; any other back end (onnxruntime) gets numpy arrays,
         # so tracking with it never imports torch (start-up time, docs/runtime.md)
@@ -106,8 +109,6 @@ class Tracker:
         self.frame_index = -1
         self.f_i = self.f_a = self.f_z = None
         self.last: TrackResult | None = None
-        self._window: np.ndarray | None = None
-        self._points = None
         self._fear = FearDecoder(self.config, self.geometry) if self.config.decoder == "fear" else None
 
     # ------------------------------------------------------------------ helpers
@@ -177,7 +178,7 @@ class Tracker:
             self.f_i = self.model.template(exemplar if self._fear is not None else self._exemplar(image))
         self.f_a = self.f_i
         self.f_z = self.f_i
-        self._window = None
+        self.decoder.reset()
         self.last = TrackResult(box.copy(), 1.0, False, (-1, -1))
 
     def track(self, frame) -> tuple[np.ndarray, float]:
@@ -188,10 +189,10 @@ class Tracker:
         with self._no_grad():
             if self._fear is not None:
                 box, score, cell, gate = self._track_fear(image)
-            elif self._siamfc:
-                box, score, cell, gate = self._track_siamfc(image)
             else:
-                box, score, cell, gate = self._track_box_branch(image)
+                region = self._search_region()
+                step = self.decoder.decode(self._search(image, region), region, self.config)
+                box, score, cell, gate = self._clip_and_store(step.center, step.size), step.score, step.cell, step.gate
             updated = self._maybe_update_template(image, gate)
         self.last = TrackResult(box, score, updated, cell, gate)
         return box, score
@@ -240,64 +241,25 @@ class Tracker:
         one_cell = pp.score_map(cls_at, conf_at, cfg.gate_confidence, cfg.confidence_weight, cfg.gate_weights)
         return pp.gate_value(one_cell, (0, 0), cfg.gate_confidence, cfg.gate_weights)
 
-    # ------------------------------------------------------------------ SiamRPN / NanoTrack decoding
-    _siamfc = False  # set on the first frame whose HeadOutput has no box branch
-
-    def _search(self, image: np.ndarray, scales=(1.0,)):
+    # ------------------------------------------------------------------ the crop loop
+    def _search_region(self) -> SearchRegion:
         cfg, geo = self.config, self.geometry
         truncate = cfg.rounding == "opencv"
         s_z = context_size(self.size[0], self.size[1], cfg.context_amount, truncate_sum=truncate)
         ratio = cfg.search_ratio if cfg.search_ratio is not None else geo.instance_size / geo.exemplar_size
-        s_x = s_z * ratio
-        crops = [get_subwindow(image, self.center, s_x * f, geo.instance_size, rounding=cfg.rounding)[0]
-                 for f in scales]
+        return SearchRegion(self.center.copy(), self.size.copy(), s_z, s_z * ratio, self.decoder.scales(cfg))
+
+    def _search(self, image: np.ndarray, region: SearchRegion) -> HeadMaps:
+        """The head's maps (NumPy) for one search crop per scale factor of ``region``, in one model call."""
+        cfg, geo = self.config, self.geometry
+        crops = [get_subwindow(image, region.center, region.s_x * f, geo.instance_size, rounding=cfg.rounding)[0]
+                 for f in region.scales]
         x = self._tensor(crops)
         f_z = self.f_z
         if len(crops) > 1:
             f_z = f_z.expand(len(crops), *f_z.shape[1:]) if self._torch else np.repeat(f_z, len(crops), 0)
-        return self.model.track(x, f_z), s_z, s_x
-
-    def _track_box_branch(self, image: np.ndarray):
-        cfg, geo = self.config, self.geometry
-        out, s_z, _ = self._search(image)
-        if out.loc is None:  # SiamFC-style model: switch mode for good
-            self._siamfc = True
-            return self._track_siamfc(image)
-        cls = _numpy(out.cls)[0]
-        loc = _numpy(out.loc)[0]
-        conf = _numpy(out.conf)[0] if out.conf is not None else None
-        size = cls.shape[-1]
-        anchors = geo.num_anchors
-        if self._window is None or self._window.shape[0] != size:
-            self._window = pp.cosine_window(size, cfg.window)
-            self._points = pp.anchor_points(geo, cfg.grid, size) if anchors else pp.cell_points(geo, cfg.grid, size)
-        # (S, S) maps per cell, or (K, S, S) per anchor: the window, penalty and argmax broadcast over anchors
-        score = pp.score_map(cls, conf, cfg.gate_confidence, cfg.confidence_weight, cfg.gate_weights, anchors)
-        if anchors:
-            pred_cx, pred_cy, pred_w, pred_h = pp.decode_anchor_offsets(loc, self._points)
-        else:
-            pred_cx, pred_cy, pred_w, pred_h = pp.decode_ltrb(loc, *self._points)
-
-        scale_z = geo.exemplar_size / s_z
-        ref_w, ref_h = self.size * scale_z
-        ref_size = None
-        if cfg.scale_penalty_reference == "position":
-            ref_size = float(pp.size_measure(self.center[0], self.center[1]))
-        penalty = pp.scale_aspect_penalty(pred_w, pred_h, ref_w, ref_h, cfg.penalty_k, ref_size)
-        pscore = pp.apply_window(penalty * score, self._window, cfg.window_influence)
-        best = np.unravel_index(int(np.argmax(pscore)), pscore.shape)  # (row, col) or (anchor, row, col)
-        row, col = best[-2], best[-1]
-
-        best_score = float(np.nan_to_num(score[best], nan=0.0))
-        gate = pp.gate_value(score, best, cfg.gate_confidence, cfg.gate_weights)
-        if not np.all(np.isfinite([pred_cx[best], pred_cy[best], pred_w[best], pred_h[best]])):
-            box = self._clip_and_store(self.center, self.size)  # head gave garbage: keep the last state
-            return box, 0.0, (int(row), int(col)), 0.0
-        lr = float(penalty[best]) * best_score * cfg.lr
-        center = self.center + np.array([pred_cx[best], pred_cy[best]]) / scale_z
-        new_size = (1.0 - lr) * self.size + lr * np.array([pred_w[best], pred_h[best]]) / scale_z
-        box = self._clip_and_store(center, new_size)
-        return box, best_score, (int(row), int(col)), gate
+        out = self.model.track(x, f_z)
+        return HeadMaps(_numpy(out.cls), _numpy(out.loc), _numpy(out.conf))
 
     def _clip_and_store(self, center: np.ndarray, size: np.ndarray) -> np.ndarray:
         width, height = self.frame_size
@@ -311,52 +273,3 @@ class Tracker:
         self.center = np.array([cx, cy])
         self.size = np.array([w, h])
         return np.array([cx - w / 2.0, cy - h / 2.0, w, h])
-
-    # ------------------------------------------------------------------ SiamFC scale pyramid
-    def _track_siamfc(self, image: np.ndarray):
-        """SiamFC (Bertinetto et al. 2016) decoding: 3-scale search, x16 bicubic upsampling, cosine window."""
-        cfg, geo = self.config, self.geometry
-        half = cfg.scale_num // 2
-        factors = cfg.scale_step ** np.linspace(-half, half, cfg.scale_num)
-        out, _, s_x = self._search(image, scales=tuple(factors))
-        responses = _numpy(out.cls)[:, -1]  # (n, S, S) target logits (last channel for 2-way heads)
-        size = responses.shape[-1]
-        up = cfg.response_upsample * size
-        upsampled = np.stack([cv2.resize(r.astype(np.float32), (up, up), interpolation=cv2.INTER_CUBIC)
-                              for r in responses]).astype(np.float64)
-        upsampled = np.nan_to_num(upsampled, nan=-np.inf)
-        peaks = upsampled.reshape(len(factors), -1).max(axis=1)
-        peaks[:half] *= np.where(peaks[:half] > 0, cfg.scale_penalty, 1.0 / cfg.scale_penalty)
-        peaks[half + 1:] *= np.where(peaks[half + 1:] > 0, cfg.scale_penalty, 1.0 / cfg.scale_penalty)
-        scale_id = int(np.argmax(peaks))
-        raw = upsampled[scale_id]
-        if self._window is None or self._window.shape[0] != up:
-            window = pp.cosine_window(up)
-            self._window = window / window.sum()
-        response = raw - raw[np.isfinite(raw)].min() if np.isfinite(raw).any() else np.zeros_like(raw)
-        response = np.nan_to_num(response, neginf=0.0)
-        response /= response.sum() + 1e-16
-        response = (1.0 - cfg.siamfc_window_influence) * response + cfg.siamfc_window_influence * self._window
-        row, col = np.unravel_index(int(np.argmax(response)), response.shape)
-        # upsampled pixel -> fractional cell (cv2.resize maps pixel centres) -> crop pixel relative to the centre
-        if size == geo.score_size:
-            offset = geo.offset
-        else:
-            offset = geo.instance_size / 2.0 - (size - 1) / 2.0 * geo.stride
-        frac = (np.array([col, row], dtype=np.float64) + 0.5) / cfg.response_upsample - 0.5
-        disp_crop = offset + frac * geo.stride - geo.instance_size / 2.0
-        disp_image = disp_crop * s_x * factors[scale_id] / geo.instance_size
-        scale = (1.0 - cfg.scale_lr) + cfg.scale_lr * factors[scale_id]
-        score = float(pp.sigmoid(raw[row, col])) if np.isfinite(raw[row, col]) else 0.0
-        box = self._clip_and_store(self.center + disp_image, self.size * scale)
-        return box, score, (int(row), int(col)), self._siamfc_gate(responses[scale_id], score)
-
-    def _siamfc_gate(self, response: np.ndarray, score: float) -> float:
-        """SiamFC's gate (paper Sec. 3.1): ``response_max`` = the maximum of the chosen scale's raw response
-        map (logits, before upsampling and window); other modes read ``score`` (sigmoid at the peak; ``sum``
-        scales it by the weight sum, a missing confidence branch counting as agreeing)."""
-        cfg = self.config
-        if cfg.gate_confidence == "response_max":
-            finite = response[np.isfinite(response)]
-            return float(finite.max()) if finite.size else -math.inf
-        return score * (sum(cfg.gate_weights) if cfg.gate_confidence == "sum" else 1.0)
