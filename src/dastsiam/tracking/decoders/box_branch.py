@@ -37,7 +37,8 @@ class BoxBranchDecoder(Decoder):
 
     @abstractmethod
     def points(self, config, size: int):
-        """Where each prediction sits, relative to the search-crop centre (crop pixels), for ``size`` x ``size`` maps."""
+        """Where each prediction sits, relative to the search-crop centre (crop pixels), for ``size`` x ``size``
+        maps."""
 
     @abstractmethod
     def boxes(self, loc: np.ndarray, points) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
