@@ -84,3 +84,25 @@ def test_bad_shard_is_one_line_error(shared_data, tmp_path, capsys):
         code = main(["run", "--dataset", "custom", "--root", str(tmp_path), "--results", str(tmp_path / "r"),
                      "--shard", spec])
         assert code == 2 and "--shard" in capsys.readouterr().err
+
+
+def test_run_device_threads_and_preset_go_through_the_tracker_factory(shared_data, tmp_path, capsys):
+    """``run --device cuda`` without CUDA is one line (it was a 40-line traceback), as ``track``'s; bad
+    ``--threads`` / ``--preset`` too; ``--preset`` changes the tracker, ``--threads`` is accepted."""
+    import torch
+
+    base = ["run", "--dataset", "otb", "--root", str(shared_data / "OTB"), "--sequences", "Football1", "--model", "nano"]
+    if not torch.cuda.is_available():
+        assert main([*base, "--device", "cuda", "--backend", "torch", "--results", str(tmp_path / "c")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("dastsiam: error: ") and "cuda" in err[0]
+        assert not (tmp_path / "c").exists() or not any((tmp_path / "c").rglob("*.txt"))
+    for bad, word in ((["--threads", "0"], "--threads 0"), (["--preset", "no-such-preset"], "no-such-preset")):
+        assert main([*base, *bad, "--results", str(tmp_path / "bad")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and word in err[0]
+    assert main([*base, "--threads", "2", "--results", str(tmp_path / "r"), "--name", "default"]) == 0
+    assert main([*base, "--preset", "opencv-nano", "--results", str(tmp_path / "r"), "--name", "opencv"]) == 0
+    default = np.loadtxt(tmp_path / "r" / "default" / "Football1.txt", delimiter=",")
+    opencv = np.loadtxt(tmp_path / "r" / "opencv" / "Football1.txt", delimiter=",")
+    assert default.shape == opencv.shape == (74, 4) and np.abs(default - opencv).max() > 0.1  # integer crops

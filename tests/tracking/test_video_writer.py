@@ -71,3 +71,21 @@ def test_camera_fps_of_zero_still_writes(tmp_path):
     writer.close()
     with av.open(str(tmp_path / "v.mp4")) as container:
         assert container.streams.video[0].average_rate == 30
+
+
+def test_the_overlay_numbers_frames_from_one():
+    """The annotated video says #1 on the first frame, as the app's page and boxes.txt's line numbers count."""
+    import cv2
+
+    from dastsiam.tracking.track_io import draw_box
+
+    frame = np.zeros((60, 160, 3), np.uint8)
+    drawn = draw_box(frame, (200.0, 200.0, 5.0, 5.0), 0, 0.5)  # box outside the frame: only the text is drawn
+
+    def text(label):
+        image = frame.copy()
+        cv2.putText(image, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
+        return image
+
+    assert np.array_equal(drawn, text("#1 0.50"))
+    assert not np.array_equal(drawn, text("#0 0.50"))

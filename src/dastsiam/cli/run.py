@@ -43,6 +43,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
                    help="inference back end, as in 'dastsiam track' (default: auto)")
     p.add_argument("--device", default="cpu", help="torch device for the torch back end (default: cpu)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for inference in each worker process (default 1: --workers parallelises)")
     p.add_argument("--protocol", choices=("ope", "sre", "tre"), default=None,
                    help="ope: one pass (default; VOT2018: the reset protocol unless a protocol is given); sre: 12 "
                         "runs from perturbed first boxes; tre: 20 runs from evenly spaced start frames (OTB's)")
@@ -62,7 +64,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from dastsiam.api import TrackerSpec, build_tracker
+    from dastsiam.api import TrackerSpec, build_tracker, check_runtime_options
     from dastsiam.cli.evaluate import split_names
     from dastsiam.datasets import load_dataset
     from dastsiam.errors import InputError
@@ -78,8 +80,10 @@ def run(args) -> int:
     selected = shard(sequences, args.shard)
     tracker_name = args.name or Path(args.model or DEFAULT_MODEL).stem
     # one tracker per worker process, built from a picklable spec (one inference thread each)
-    factory = functools.partial(build_tracker, TrackerSpec(model=args.model, backend=args.backend,
-                                                           device=args.device, threads=1, preset=args.preset))
+    spec = TrackerSpec(model=args.model, backend=args.backend, device=args.device, threads=args.threads,
+                       preset=args.preset)
+    check_runtime_options(spec)  # a device that is not there (--device cuda without CUDA), bad --threads: one line
+    factory = functools.partial(build_tracker, spec)
     factory()  # fail fast (unknown model, bad weights) before any worker starts
     if args.protocol in ("sre", "tre"):
         if args.repetitions != 1:

@@ -79,7 +79,11 @@ def format_box(box) -> str:
 
 
 def draw_box(frame: np.ndarray, box, index: int, score: float) -> np.ndarray:
-    """A copy of ``frame`` with ``box`` drawn in green and ``#index score`` written in its corner."""
+    """A copy of ``frame`` with ``box`` drawn in green and ``#N score`` written in its corner.
+
+    ``index`` is 0-based (as the tracking loop counts); the overlay says frame N = index + 1, as the app's page,
+    its scrubber and the line numbers of ``boxes.txt`` do.
+    """
     import cv2
 
     image = frame.copy()
@@ -88,7 +92,7 @@ def draw_box(frame: np.ndarray, box, index: int, score: float) -> np.ndarray:
         limit = 4.0 * max(image.shape[:2])
         x0, y0, x1, y1 = (int(round(min(max(v, -limit), limit))) for v in (x, y, x + w, y + h))
         cv2.rectangle(image, (x0, y0), (x1, y1), (0, 255, 0), 2)
-    cv2.putText(image, f"#{index} {score:.2f}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
+    cv2.putText(image, f"#{index + 1} {score:.2f}", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 2)
     return image
 
 
