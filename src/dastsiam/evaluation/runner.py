@@ -53,11 +53,18 @@ def track_sequence(tracker, sequence: Sequence) -> tuple[np.ndarray, np.ndarray]
     """One pass: initialise on frame 1 with its ground truth, track the rest. Returns 0-based boxes (frame 1
     is the initial box, as in pysot's and got10k's result files) and per-frame seconds."""
     n = len(sequence)
+    return _track_frames(tracker, (sequence.frames[i] for i in range(n)), n, sequence.init_box)
+
+
+def _track_frames(tracker, frames, n: int, init_box) -> tuple[np.ndarray, np.ndarray]:
+    """Initialise on the first of ``frames`` (paths or decoded images) with ``init_box``, track the other
+    ``n - 1``; the one loop behind OPE and the SRE/TRE runs. Decoding is not timed."""
     boxes = np.zeros((n, 4))
     times = np.zeros(n)
-    init_box = sequence.init_box
-    for i, path in enumerate(sequence.frames):
-        frame = read_frame(path)
+    init_box = np.asarray(init_box, dtype=np.float64)
+    for i, frame in enumerate(frames):
+        if not isinstance(frame, np.ndarray):
+            frame = read_frame(frame)
         start = time.perf_counter()
         if i == 0:
             tracker.init(frame, init_box.copy())
@@ -141,22 +148,7 @@ def track_run(tracker, frames, run) -> tuple[np.ndarray, np.ndarray]:
     (indexable by frame number). Returns 0-based boxes from the start frame on (row 1 = the initial box, as the
     toolkit's results hold it) and per-frame seconds."""
     n = len(frames) - run.start
-    boxes = np.zeros((n, 4))
-    times = np.zeros(n)
-    init_box = np.asarray(run.init_box, dtype=np.float64)
-    for i in range(n):
-        frame = frames[run.start + i]
-        if not isinstance(frame, np.ndarray):
-            frame = read_frame(frame)
-        start = time.perf_counter()
-        if i == 0:
-            tracker.init(frame, init_box.copy())
-            boxes[0] = init_box
-        else:
-            box, _score = tracker.track(frame)
-            boxes[i] = np.asarray(box, dtype=np.float64).reshape(4)
-        times[i] = time.perf_counter() - start
-    return boxes, times
+    return _track_frames(tracker, (frames[run.start + i] for i in range(n)), n, run.init_box)
 
 
 class _FrameCache:
