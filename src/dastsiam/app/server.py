@@ -583,6 +583,21 @@ class Handler(BaseHTTPRequestHandler):
         return self._error(404, "not found")
 
 
+class _Slot:
+    """One connection's share of :class:`_Server`'s limit, given back once however many paths release it."""
+
+    def __init__(self, semaphore: threading.BoundedSemaphore):
+        self._semaphore = semaphore
+        self._lock = threading.Lock()
+        self._held = True
+
+    def release(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._semaphore.release()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     max_connections = Limits.max_connections
@@ -596,17 +611,23 @@ class _Server(ThreadingHTTPServer):
         if not self._active.acquire(blocking=False):  # too many at once: drop this one instead of a new thread
             self.shutdown_request(request)
             return
+        slot = _Slot(self._active)
+        thread = threading.Thread(target=self._serve_in_thread, args=(request, client_address, slot),
+                                  daemon=self.daemon_threads)
         try:
-            super().process_request(request, client_address)
+            thread.start()
         except BaseException:
-            self._active.release()
+            # Ctrl-C/SIGTERM can land while start() waits for the new thread, which then runs and frees its slot
+            # too: released twice, the semaphore raised ValueError, socketserver logged it as a request error
+            # and the stop was lost (the app kept serving). The slot frees once, the stop reaches serve_forever.
+            slot.release()
             raise
 
-    def process_request_thread(self, request, client_address):
+    def _serve_in_thread(self, request, client_address, slot: _Slot) -> None:
         try:
-            super().process_request_thread(request, client_address)
+            self.process_request_thread(request, client_address)  # ThreadingMixIn's: handle, then close
         finally:
-            self._active.release()
+            slot.release()
 
     def handle_error(self, request, client_address) -> None:
         """One line for what escaped a handler (never a traceback); nothing for a client that hung up."""
