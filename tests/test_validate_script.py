@@ -53,6 +53,19 @@ def test_pool_is_every_non_training_sequence(validate):
     assert not any(root.split("/")[0] in ("train", "train_images", "train_coco") for root in roots)
 
 
+def test_unseen_is_the_pool_minus_what_early_stopping_validates_on(validate):
+    """A fine-tune's checkpoint is chosen on its config's validation.data; the unseen suite is what is left."""
+    from dastsiam.training.config import load_train_config
+
+    names = lambda suite: {n for _, _, ns in validate.SUITE_CHOICES[suite] for n in ns}  # noqa: E731
+    for config in ("fear_ft_st_da", "nano_ft"):
+        cfg = load_train_config(validate.ROOT / "configs" / f"{config}.yaml")
+        validated = {n for source in cfg.validation.data for n in source.names}
+        assert validated == names("val")
+    assert names("unseen") == names("pool") - names("val") == {"Woman", "building4", "person12_1", "truck4_1",
+                                                               "truck4_2"}
+
+
 def test_score_only_compare_and_clear(validate, shared_data, tmp_path, capsys):
     """Result files written elsewhere (a sweep) are scored with dastsiam eval and compared paired."""
     import json

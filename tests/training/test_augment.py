@@ -108,3 +108,73 @@ def test_noisy_templates_get_image_noise_not_only_box_jitter(shared_data, tmp_pa
     noisy_aug = cfg.augmentation.noisy_template
     assert noisy_aug.blur > 0 and noisy_aug.noise > 0  # the default
     assert [aug for _, aug in used] == [cfg.augmentation.template, noisy_aug, noisy_aug, cfg.augmentation.search]
+
+
+def test_box_shaped_region_is_fears_extended_box():
+    """crop_shape "box": the template region is FEAR's extend_bbox, (1 + 2 c) w x (1 + 2 c) h, not a square."""
+    from dastsiam.tracking.fear import extend_box
+    from dastsiam.training.augment import template_region
+
+    box = np.array([100.0, 50.0, 30.0, 90.0])
+    np.testing.assert_allclose(template_region(box, 0.2, "box"), [42.0, 126.0])
+    np.testing.assert_allclose(template_region(box, 0.2, "box"), extend_box(box, 0.2, integer=False)[2:])
+    np.testing.assert_allclose(template_region(box, 0.5, "square"), [context_side(box)] * 2)
+
+
+def test_box_shaped_crop_makes_a_tall_target_square(tmp_path):
+    """A 30 x 90 target cut as FEAR's tracker cuts it fills 128 / 1.4 = 91.4 px of the 128 template crop in both
+    directions, and 256 / 5 = 51.2 px of the 256 search crop (region 5 w x 5 h), centred."""
+    from dastsiam.training.augment import template_region
+
+    frame, path = white_rect_frame(tmp_path, (600, 300, 30, 90))
+    box = np.array([600.0, 300.0, 30.0, 90.0])
+    region = template_region(box, 0.2, "box")
+    crop, crop_box = augmented_crop(path, box, tuple(region), 128, CropAugConfig(colour=0.0), 0.1,
+                                    np.random.default_rng(0))
+    side = 128 / 1.4
+    np.testing.assert_allclose(crop_box, [64 - side / 2, 64 - side / 2, side, side])
+    np.testing.assert_allclose(bright_extent(crop), crop_box, atol=1)
+    search, search_box = augmented_crop(path, box, tuple(region * 5 / 1.4), 256, CropAugConfig(colour=0.0), 0.1,
+                                        np.random.default_rng(0))
+    np.testing.assert_allclose(search_box, [128 - 25.6, 128 - 25.6, 51.2, 51.2])
+    np.testing.assert_allclose(bright_extent(search), search_box, atol=1)
+
+
+def test_box_shaped_jitter_is_per_axis_in_crop_pixels(tmp_path):
+    """Shift (crop pixels) and scale jitter act on the box-shaped crop as on the square one: the target's
+    centre stays within `shift` crop pixels of the centre on both axes, its crop size within the scale range."""
+    from dastsiam.training.augment import template_region
+
+    _, path = white_rect_frame(tmp_path, (600, 300, 20, 100))
+    box = np.array([600.0, 300.0, 20.0, 100.0])
+    region = template_region(box, 2.0, "box")  # 5 w x 5 h
+    aug = CropAugConfig(shift=30, scale=0.15, flip=0.5)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        _, crop_box = augmented_crop(path, box, tuple(region), 256, aug, 0.1, rng)
+        cx, cy = crop_box[0] + crop_box[2] / 2, crop_box[1] + crop_box[3] / 2
+        assert abs(cx - 128) <= 30 + 1e-6 and abs(cy - 128) <= 30 + 1e-6
+        assert crop_box[2] == pytest.approx(crop_box[3])  # the same factor on both axes: still square
+        assert 51.2 / 1.15 - 1e-6 <= crop_box[2] <= 51.2 / 0.85 + 1e-6
+
+
+def test_box_shaped_training_crop_equals_fears_tracker_crop(shared_data):
+    """On a real frame, the training crop (crop_shape box, no augmentation) shows what FEAR's tracker feeds its
+    template branch (FearDecoder.exemplar, sub-pixel rounding): the same pixels up to resampling."""
+    from dastsiam.tracking.crop import frame_mean, get_rect_subwindow
+    from dastsiam.tracking.fear import extend_box
+    from dastsiam.training.augment import template_region
+
+    folder = shared_data / "OTB" / "Crossing"
+    path = folder / "img" / "0001.jpg"
+    image = cv2.imread(str(path))
+    box = np.array([float(v) for v in (folder / "groundtruth_rect.txt").read_text().split("\n")[0].replace(",", " ").split()])
+    box[:2] -= 1  # OTB's 1-based corner
+    tracker_crop = get_rect_subwindow(image, extend_box(box, 0.2, integer=False), 128, frame_mean(image))
+    train_crop, _ = augmented_crop(path, box, tuple(template_region(box, 0.2, "box")), 128,
+                                   CropAugConfig(colour=0.0), 0.1, np.random.default_rng(0))
+    difference = np.abs(train_crop.astype(int) - tracker_crop.astype(int))
+    assert difference.max() <= 1  # identical here (OpenCV 5.0); a grey level of slack for other versions
+    square_crop, _ = augmented_crop(path, box, context_side(box, 0.2), 128, CropAugConfig(colour=0.0), 0.1,
+                                    np.random.default_rng(0))
+    assert np.abs(square_crop.astype(int) - tracker_crop.astype(int)).mean() > 10  # what the square crop missed

@@ -32,6 +32,8 @@ def test_arms_differ_only_in_their_modules_and_st_da_is_dastsiam_fear():
             "fear", st, da, confidence)
         assert cfg.init.weights == "fear-xs" and cfg.optim.bn_eval and cfg.validation.patience > 0
         assert cfg.augmentation.search_ratio == pytest.approx(5 / 1.4)
+        assert (cfg.augmentation.crop_shape, cfg.augmentation.context_amount) == ("box", 0.2)
+        assert cfg.validation.at_start  # the published weights are the first "best"
         other = to_dict(cfg)
         for key in base:
             if key not in ("model", "name", "runtime"):
@@ -65,3 +67,32 @@ def test_each_arm_trains_a_few_steps_with_the_frozen_parts_kept(shared_data, tmp
     assert any(k.startswith("head.cls_") for k in trained)
     if ARMS[arm][2] == "cls_conf":
         assert any(k.startswith("head.conf_logits") for k in trained)
+
+
+def test_arm_samples_show_the_target_as_fears_tracker_crops_it(shared_data, monkeypatch):
+    """With crop_shape box, a training search crop (jitter off) holds the target as the fear-xs tracker's search
+    crop does: 256 / 5 = 51.2 px in both directions whatever the box's aspect ratio, at the crop centre."""
+    import numpy as np
+
+    from dastsiam.models import build_model
+    from dastsiam.training.data import TrainingSet, dataset_shares, load_sources
+
+    monkeypatch.chdir(REPO)
+    cfg = load("control")
+    for key, value in (("augmentation.search.shift", 0.0), ("augmentation.search.scale", 0.0),
+                       ("sampling.negative_prob", 0.0), ("data", cfg.data[:1])):
+        cfg = replace_path(cfg, key, value)
+    geometry = build_model(cfg.model).geometry
+    sources = load_sources(cfg)
+    samples = TrainingSet(sources, dataset_shares(cfg.data, 1), geometry, cfg, length=6)
+    aspects = []
+    for index in range(6):
+        sample = samples[index]
+        assert sample["x"].shape == (3, 256, 256) and sample["z_i"].shape == (3, 128, 128)
+        box = sample["box"].numpy()
+        np.testing.assert_allclose(box[2:], [51.2, 51.2], rtol=1e-5)
+        np.testing.assert_allclose(box[:2] + box[2:] / 2, [128, 128], atol=1e-4)
+        plan, _ = samples.plan(index)
+        _, _, w, h = plan.search_track.boxes[plan.search_frame]
+        aspects.append(w / h)
+    assert max(aspects) / min(aspects) > 1.2  # targets of different shapes, all cut to the same square

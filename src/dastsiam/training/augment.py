@@ -26,6 +26,15 @@ def context_side(box: np.ndarray, context_amount: float = 0.5) -> float:
     return math.sqrt((w + p) * (h + p))
 
 
+def template_region(box: np.ndarray, context_amount: float, crop_shape: str = "square") -> np.ndarray:
+    """Image ``(width, height)`` the template crop covers around ``box``: the square ``context_side`` twice, or
+    for ``crop_shape="box"`` FEAR's ``extend_bbox`` region ``(1 + 2 c) w x (1 + 2 c) h`` (``tracking.fear.extend_box``)."""
+    if crop_shape == "box":
+        return np.array([float(box[2]), float(box[3])]) * (1.0 + 2.0 * context_amount)
+    side = context_side(box, context_amount)
+    return np.array([side, side])
+
+
 def read_frame(path, reduce: int = 1) -> np.ndarray:
     """BGR uint8 frame; ``reduce`` 2 or 4 decodes at 1/2 or 1/4 size (JPEG DCT scaling: much faster)."""
     image = cv2.imread(str(path), _REDUCED_FLAGS.get(reduce, cv2.IMREAD_COLOR))
@@ -42,16 +51,18 @@ def reduction_for(side: float, out_size: int) -> int:
     return 1
 
 
-def warp_crop(image: np.ndarray, center: tuple[float, float], side: float, out_size: int, flip: bool = False,
+def warp_crop(image: np.ndarray, center: tuple[float, float], side, out_size: int, flip: bool = False,
               image_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Crop ``side`` image pixels around ``center`` to ``out_size`` (mean-colour padding).
+    """Crop ``side`` image pixels (one number: a square; ``(width, height)``: a rectangle, resized to the square
+    crop without keeping its aspect ratio) around ``center`` to ``out_size`` (mean-colour padding).
 
     ``image_scale`` is the size of ``image`` relative to the frame the coordinates refer to (0.5 for a frame
     decoded at half size). Returns the crop and the 2x3 matrix mapping continuous frame coordinates to
     continuous crop coordinates.
     """
-    a = out_size / side
-    sx = -a if flip else a
+    side_x, side_y = (side, side) if np.isscalar(side) else (float(side[0]), float(side[1]))
+    ax, a = out_size / side_x, out_size / side_y
+    sx = -ax if flip else ax
     cx, cy = center
     # continuous frame -> continuous crop
     frame_to_crop = np.array([[sx, 0.0, out_size / 2.0 - sx * cx], [0.0, a, out_size / 2.0 - a * cy]])
@@ -104,19 +115,23 @@ def colour_jitter(crop: np.ndarray, aug: CropAugConfig, strength: float, rng: np
     return crop
 
 
-def augmented_crop(path, box: np.ndarray, side: float, out_size: int, aug: CropAugConfig, colour_strength: float,
+def augmented_crop(path, box: np.ndarray, side, out_size: int, aug: CropAugConfig, colour_strength: float,
                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Read frame ``path`` and cut the ``out_size`` crop of ``side`` pixels around ``box``'s centre with scale,
-    shift, flip and colour augmentation. Returns the crop and ``box`` in crop coordinates."""
+    """Read frame ``path`` and cut the ``out_size`` crop of ``side`` pixels (a number: square; ``(width,
+    height)``: :func:`template_region`'s rectangle) around ``box``'s centre with scale, shift, flip and colour
+    augmentation. Returns the crop and ``box`` in crop coordinates."""
     cx, cy = box[0] + box[2] / 2.0, box[1] + box[3] / 2.0
+    side_x, side_y = (side, side) if np.isscalar(side) else (float(side[0]), float(side[1]))
     if aug.scale > 0:
-        side = side * (1.0 + rng.uniform(-aug.scale, aug.scale))
+        factor = 1.0 + rng.uniform(-aug.scale, aug.scale)
+        side_x, side_y = side_x * factor, side_y * factor
     if aug.shift > 0:
         # the target moves by up to `shift` crop pixels away from the crop centre
-        cx -= rng.uniform(-aug.shift, aug.shift) * side / out_size
-        cy -= rng.uniform(-aug.shift, aug.shift) * side / out_size
+        cx -= rng.uniform(-aug.shift, aug.shift) * side_x / out_size
+        cy -= rng.uniform(-aug.shift, aug.shift) * side_y / out_size
     flip = bool(aug.flip > 0 and rng.random() < aug.flip)
-    reduce = reduction_for(side, out_size)
+    reduce = reduction_for(min(side_x, side_y), out_size)
+    side = side_x if side_x == side_y else (side_x, side_y)
     image = read_frame(path, reduce)
     crop, frame_to_crop = warp_crop(image, (cx, cy), side, out_size, flip, image_scale=1.0 / reduce)
     crop = colour_jitter(crop, aug, colour_strength, rng)

@@ -71,6 +71,11 @@ class AugmentationConfig:
     # scale in both crops, SiamFC / pysot). FEAR's tracker crops the template at 1.4 box sizes and the search
     # region at 5 (fear_template_offset 0.2, fear_search_offset 2): configs/fear_ft*.yaml use 5 / 1.4
     search_ratio: Optional[float] = None
+    # crop shape: square (SiamFC / pysot: one side, sqrt((w + p)(h + p)), the target keeps its aspect ratio) or
+    # box (FEAR's tracker, fear.extend_box: the region is the box grown by context_amount box widths / heights on
+    # each side, (1 + 2 c) w x (1 + 2 c) h, resized to the square crop, so every target looks about square;
+    # the search region is search_ratio times that region per axis). Train on the shape the tracker cuts.
+    crop_shape: Literal["square", "box"] = "square"
     # channel order of every crop the network is fed (frames are read BGR by OpenCV): bgr (NanoTrack's / pysot's
     # own training order) or rgb -- set it to what the model's tracker preset feeds at tracking time
     # (TrackerConfig.swap_rb: the `nano` preset feeds RGB, as OpenCV's TrackerNano does with swapRB)
@@ -210,6 +215,9 @@ def validate(cfg: TrainConfig, where: str = "config") -> TrainConfig:
         (0 <= cfg.sampling.negative_prob <= 1, "sampling.negative_prob", "must be in [0, 1]"),
         (cfg.sampling.pair_gap is None or cfg.sampling.pair_gap >= 0, "sampling.pair_gap", "must be >= 0"),
         (cfg.sampling.min_valid_frames >= 1, "sampling.min_valid_frames", "must be >= 1"),
+        (cfg.augmentation.context_amount >= 0, "augmentation.context_amount", "must be >= 0"),
+        (cfg.augmentation.search_ratio is None or cfg.augmentation.search_ratio > 0, "augmentation.search_ratio",
+         "must be > 0"),
         (cfg.labels.radius > 0, "labels.radius", "must be > 0"),
         (cfg.labels.iou_negative <= cfg.labels.iou_positive, "labels.iou_negative", "must be <= iou_positive"),
         (cfg.runtime.workers >= 0, "runtime.workers", "must be >= 0"),

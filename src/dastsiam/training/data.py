@@ -19,7 +19,7 @@ from dastsiam.config import ConfigError
 from dastsiam.errors import DastsiamError, InputError
 from dastsiam.models.geometry import OutputGeometry
 from dastsiam.sequence import Sequence
-from dastsiam.training.augment import augmented_crop, context_side, jitter_box
+from dastsiam.training.augment import augmented_crop, jitter_box, template_region
 from dastsiam.training.config import DataSourceConfig, TrainConfig
 from dastsiam.training.labels import assign_targets
 from dastsiam.training.sampling import FrameChoice, sample_image, sample_pair, sample_triplet, usable_frames
@@ -212,8 +212,8 @@ class TrainingSet(Dataset):
             box = track.boxes[frame]
             if noisy:
                 box = jitter_box(box, cfg.sampling.template_noise_shift, cfg.sampling.template_noise_scale, rng)
-            side = context_side(box, aug.context_amount)
-            crop, _ = augmented_crop(track.frames[frame], box, side, geo.exemplar_size,
+            region = template_region(box, aug.context_amount, aug.crop_shape)
+            crop, _ = augmented_crop(track.frames[frame], box, _side(region), geo.exemplar_size,
                                      aug.noisy_template if noisy else aug.template, aug.colour_strength, rng)
             return _to_tensor(crop, aug.channel_order)
 
@@ -227,8 +227,8 @@ class TrainingSet(Dataset):
         # the search crop keeps the template's scale: side_x = side_z * I / E (SiamFC), unless the tracker crops the
         # search region wider than that (augmentation.search_ratio: FEAR's 5 box sizes vs its 1.4-size template)
         ratio = aug.search_ratio if aug.search_ratio is not None else geo.instance_size / geo.exemplar_size
-        side = context_side(box, aug.context_amount) * ratio
-        crop, box_in_crop = augmented_crop(search_track.frames[search_frame], box, side, geo.instance_size,
+        region = template_region(box, aug.context_amount, aug.crop_shape) * ratio
+        crop, box_in_crop = augmented_crop(search_track.frames[search_frame], box, _side(region), geo.instance_size,
                                            aug.search, aug.colour_strength, rng)
         sample["x"] = _to_tensor(crop, aug.channel_order)
         targets = assign_targets(None if negative else box_in_crop, geo, cfg.labels)
@@ -239,6 +239,11 @@ class TrainingSet(Dataset):
         sample["box"] = torch.from_numpy(
             np.full(4, np.nan, np.float32) if negative else box_in_crop.astype(np.float32))
         return sample
+
+
+def _side(region: np.ndarray):
+    """A square region as one number (the square crop's arithmetic, bit for bit), a rectangle as a pair."""
+    return float(region[0]) if region[0] == region[1] else (float(region[0]), float(region[1]))
 
 
 def _to_tensor(crop: np.ndarray, channel_order: str) -> torch.Tensor:
