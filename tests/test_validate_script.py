@@ -96,3 +96,15 @@ def test_score_only_compare_and_clear(validate, shared_data, tmp_path, capsys):
     assert not (results / kind / "off" / "truck4_1.txt").exists()
     assert (results / kind / "off" / "sre" / "truck4_1" / "truck4_1_left.txt").exists()
     validate.SUITES = validate.SUITE_CHOICES["val"]
+
+
+def test_gate_rate_counts_the_frames_the_template_was_updated_on(shared_data, capsys):
+    """benchmarks/gate_rate.py: a threshold nothing passes updates on no frame, one everything passes on all."""
+    spec = importlib.util.spec_from_file_location("gate_rate_script", SCRIPT.parent / "gate_rate.py")
+    gate_rate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gate_rate)
+    assert gate_rate.main(["closed=dastsiam-fear+update_threshold=2.5", "open=dastsiam-fear+update_threshold=-1",
+                           "--suite", "extra", "--max-frames", "4", "--data", str(shared_data)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("closed: gate open on 0 of 12 frames (0.000); building4 0/3")
+    assert out[1].startswith("open: gate open on 12 of 12 frames (1.000); building4 3/3")
