@@ -60,3 +60,21 @@ def test_track_torch_backend_uses_passive_waiting_and_inference_threads(tmp_path
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-1000:]
     assert out.stdout.split()[-3:] == ["0", "PASSIVE", "True"]
+
+
+def test_load_tracker_starts_torch_with_passive_waiting():
+    """The Python API's torch back end gets what the command line sets up (passive OpenMP waiting before torch
+    starts), and an exported OMP_WAIT_POLICY still wins; stderr stays quiet."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    code = ("import os, dastsiam; t = dastsiam.load_tracker('nano', backend='torch', threads=1); "
+            "import sys; print('torch' in sys.modules, os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "KMP_BLOCKTIME")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(repo / "src"), env.get("PYTHONPATH", "")] if p)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-1000:]
+    assert out.stdout.split() == ["True", "PASSIVE"] and "note" not in out.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True", "ACTIVE"]

@@ -24,6 +24,7 @@ neither torch nor OpenCV at import time; :func:`build_tracker` imports what the 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import warnings
 from dataclasses import dataclass
 from os import PathLike
@@ -219,6 +220,12 @@ def load_tracking_model(spec: TrackerSpec):
     ``spec.preset`` or the preset matching the model's config."""
     from dastsiam.tracking.config import preset, tracker_config_for
 
+    if "torch" not in sys.modules:
+        # passive OpenMP waiting before torch starts (the torch back end, or exporting the user's weights for
+        # onnxruntime), as the command line does; too late once torch is in, and values the user exported win
+        from dastsiam.runtime import prepare_environment
+
+        prepare_environment()
     name = spec.model_name
     if Path(name).is_dir():  # an exported ONNX folder
         from dastsiam.onnx_backend import OnnxModel
