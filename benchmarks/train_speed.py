@@ -9,9 +9,10 @@
 * end to end: the trainer's own step fed by the DataLoader, as ``dastsiam train`` runs it.
 
 Models: r50 = the paper's DASTSiam config (configs/dastsiam_r50.yaml, ST + DA), nano = configs/nano_st_da.yaml
-(backbone frozen, as that config trains it). Data: --data (a folder in UAV123 layout, e.g. the shared
-UAV123_10fps_half), else the shared one beside the checkout, else synthetic 1280x720 JPEG sequences in a
-temporary folder (--synthetic forces them).
+(backbone frozen, as that config trains it). Data: --data (a folder in GOT-10k layout, like the shared
+training set ``shared/data/train``, or in UAV123 layout), else the shared training set beside the checkout
+(never the validation pool), else synthetic 1280x720 JPEG sequences in a temporary folder (--synthetic forces
+them).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ prepare_environment()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-SHARED = REPO.parent / "shared" / "data" / "train_extra" / "UAV123_10fps_half"
+SHARED = REPO.parent / "shared" / "data" / "train"  # the shared training set (GOT-10k layout), not the validation pool
 ARCH_CONFIGS = {"r50": "dastsiam_r50.yaml", "nano": "nano_st_da.yaml"}
 
 
@@ -67,7 +68,8 @@ def make_config(arch: str, data: Path, args, out_dir: Path):
     from dastsiam.training.config import DataSourceConfig, load_train_config
 
     cfg = load_train_config(REPO / "configs" / ARCH_CONFIGS[arch])
-    cfg = dataclasses.replace(cfg, data=[DataSourceConfig(kind="uav123", root=data)])
+    kind = "uav123" if (data / "anno").is_dir() else "got10k"  # the synthetic sequences are in UAV123 layout
+    cfg = dataclasses.replace(cfg, data=[DataSourceConfig(kind=kind, root=data)])
     overrides = {
         "runtime.device": args.device, "runtime.workers": args.workers, "runtime.out_dir": str(out_dir),
         "runtime.tensorboard": False, "runtime.progress": False, "runtime.amp": not args.no_amp,
@@ -154,7 +156,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=0, help="per-step batch (default: the config's)")
     parser.add_argument("--steps", type=int, default=0, help="timed steps per measurement (default 20 GPU / 10 CPU)")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--data", type=Path, default=None, help="a folder in UAV123 layout")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="a training folder in GOT-10k layout (default: the shared train/) or UAV123 layout")
     parser.add_argument("--synthetic", action="store_true", help="use generated 1280x720 sequences")
     parser.add_argument("--no-amp", action="store_true")
     parser.add_argument("--threads", type=int, default=0,

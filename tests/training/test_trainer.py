@@ -202,7 +202,7 @@ def test_train_speed_benchmark_runs(shared_data):
 
     out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "train_speed.py"), "--archs", "nano", "--steps", "1",
                           "--warmup", "1", "--batch", "2", "--workers", "1",
-                          "--data", str(shared_data / "train_extra" / "UAV123_10fps_half")],
+                          "--data", str(shared_data / "train")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     row = out.stdout.strip().splitlines()[-1].split()
