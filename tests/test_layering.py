@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "dastsiam"
 # Floors, bottom first. A module belongs to the entry naming the longest prefix of its dotted name.
 LAYERS: list[tuple[str, list[str]]] = [
     ("foundation", ["dastsiam", "dastsiam.errors", "dastsiam.boxes", "dastsiam.config", "dastsiam.sequence",
-                    "dastsiam.runtime", "dastsiam._deps"]),
+                    "dastsiam.runtime", "dastsiam._deps", "dastsiam.files"]),
     ("models and data", ["dastsiam.models", "dastsiam.datasets"]),
     ("algorithms", ["dastsiam.tracking", "dastsiam.evaluation", "dastsiam.training", "dastsiam.onnx_format",
                     "dastsiam.export", "dastsiam.onnx_backend"]),

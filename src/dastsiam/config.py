@@ -178,20 +178,10 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
 
 
 def save_yaml(obj: Any, path: str | Path) -> None:
-    """Write the resolved config next to a checkpoint (atomically)."""
-    from dastsiam.errors import OutputError
+    """Write the resolved config next to a checkpoint (atomically: :func:`dastsiam.files.write_atomically`)."""
+    from dastsiam.files import write_atomically
 
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(yaml.safe_dump(to_dict(obj), sort_keys=False), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:  # a full disk: no partial temporary file left behind, one clear line
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    write_atomically(Path(path), yaml.safe_dump(to_dict(obj), sort_keys=False))
 
 
 def replace_path(obj: T, dotted: str, value: Any) -> T:

@@ -15,7 +15,6 @@ pysot and the got10k toolkit use.
 from __future__ import annotations
 
 import io
-import os
 import re
 import warnings as _warnings
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dastsiam.errors import InputError, OutputError
+from dastsiam.errors import InputError
+from dastsiam.files import write_atomically
 
 ONE_BASED_DATASETS = frozenset({"otb", "uav123", "lasot", "got10k"})
 _DELIMITERS = str.maketrans({",": " ", "\t": " ", ";": " "})
@@ -115,19 +115,10 @@ def format_rows(boxes: np.ndarray) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a ``.part`` file and a rename; a failed write (a full disk) removes the
-    partial file and raises :class:`OutputError` naming ``path`` (what was written before stays)."""
-    tmp = path.with_name(path.name + ".part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    """Write ``text`` to ``path`` through a ``.part`` file and a rename, creating the folder; a failed write (a
+    full disk) removes the partial file and raises :class:`OutputError` naming ``path`` (what was written before
+    stays)."""
+    write_atomically(path, text, temp_suffix=".part", make_parents=True)
 
 
 def count_rows(path: Path) -> int | None:

@@ -113,22 +113,14 @@ def save_weights(model: SiameseModel, cfg: ModelConfig, path: str | Path, extra_
     from safetensors.torch import save
 
     from dastsiam.config import to_dict
-    from dastsiam.errors import OutputError
+    from dastsiam.files import write_atomically
 
     path = Path(path)
     metadata = {"dastsiam_model_config": yaml.safe_dump(to_dict(cfg), sort_keys=False)}
     metadata.update({k: str(v) for k, v in (extra_metadata or {}).items()})
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    try:  # written by Python, whose errors carry the OS reason; a failed write leaves no partial file
-        tmp.write_bytes(save(state, metadata=metadata))
-        tmp.replace(path)
-    except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise OutputError(f"{path}: cannot write the weights ({exc.strerror or exc})") from None
+    # serialised in memory and written by Python, whose errors carry the OS reason; no partial file is left
+    write_atomically(path, save(state, metadata=metadata), what="the weights")
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
