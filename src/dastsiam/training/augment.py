@@ -35,6 +35,11 @@ def template_region(box: np.ndarray, context_amount: float, crop_shape: str = "s
     return np.array([side, side])
 
 
+def _sides(side) -> tuple[float, float]:
+    """``(width, height)`` of a crop region given as one number (a square) or a pair."""
+    return (float(side), float(side)) if np.isscalar(side) else (float(side[0]), float(side[1]))
+
+
 def read_frame(path, reduce: int = 1) -> np.ndarray:
     """BGR uint8 frame; ``reduce`` 2 or 4 decodes at 1/2 or 1/4 size (JPEG DCT scaling: much faster)."""
     image = cv2.imread(str(path), _REDUCED_FLAGS.get(reduce, cv2.IMREAD_COLOR))
@@ -60,7 +65,7 @@ def warp_crop(image: np.ndarray, center: tuple[float, float], side, out_size: in
     decoded at half size). Returns the crop and the 2x3 matrix mapping continuous frame coordinates to
     continuous crop coordinates.
     """
-    side_x, side_y = (side, side) if np.isscalar(side) else (float(side[0]), float(side[1]))
+    side_x, side_y = _sides(side)
     ax, a = out_size / side_x, out_size / side_y
     sx = -ax if flip else ax
     cx, cy = center
@@ -121,7 +126,7 @@ def augmented_crop(path, box: np.ndarray, side, out_size: int, aug: CropAugConfi
     height)``: :func:`template_region`'s rectangle) around ``box``'s centre with scale, shift, flip and colour
     augmentation. Returns the crop and ``box`` in crop coordinates."""
     cx, cy = box[0] + box[2] / 2.0, box[1] + box[3] / 2.0
-    side_x, side_y = (side, side) if np.isscalar(side) else (float(side[0]), float(side[1]))
+    side_x, side_y = _sides(side)
     if aug.scale > 0:
         factor = 1.0 + rng.uniform(-aug.scale, aug.scale)
         side_x, side_y = side_x * factor, side_y * factor
@@ -131,8 +136,7 @@ def augmented_crop(path, box: np.ndarray, side, out_size: int, aug: CropAugConfi
         cy -= rng.uniform(-aug.shift, aug.shift) * side_y / out_size
     flip = bool(aug.flip > 0 and rng.random() < aug.flip)
     reduce = reduction_for(min(side_x, side_y), out_size)
-    side = side_x if side_x == side_y else (side_x, side_y)
     image = read_frame(path, reduce)
-    crop, frame_to_crop = warp_crop(image, (cx, cy), side, out_size, flip, image_scale=1.0 / reduce)
+    crop, frame_to_crop = warp_crop(image, (cx, cy), (side_x, side_y), out_size, flip, image_scale=1.0 / reduce)
     crop = colour_jitter(crop, aug, colour_strength, rng)
     return crop, map_box(box, frame_to_crop)

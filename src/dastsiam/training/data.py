@@ -213,7 +213,7 @@ class TrainingSet(Dataset):
             if noisy:
                 box = jitter_box(box, cfg.sampling.template_noise_shift, cfg.sampling.template_noise_scale, rng)
             region = template_region(box, aug.context_amount, aug.crop_shape)
-            crop, _ = augmented_crop(track.frames[frame], box, _side(region), geo.exemplar_size,
+            crop, _ = augmented_crop(track.frames[frame], box, region, geo.exemplar_size,
                                      aug.noisy_template if noisy else aug.template, aug.colour_strength, rng)
             return _to_tensor(crop, aug.channel_order)
 
@@ -228,7 +228,7 @@ class TrainingSet(Dataset):
         # search region wider than that (augmentation.search_ratio: FEAR's 5 box sizes vs its 1.4-size template)
         ratio = aug.search_ratio if aug.search_ratio is not None else geo.instance_size / geo.exemplar_size
         region = template_region(box, aug.context_amount, aug.crop_shape) * ratio
-        crop, box_in_crop = augmented_crop(search_track.frames[search_frame], box, _side(region), geo.instance_size,
+        crop, box_in_crop = augmented_crop(search_track.frames[search_frame], box, region, geo.instance_size,
                                            aug.search, aug.colour_strength, rng)
         sample["x"] = _to_tensor(crop, aug.channel_order)
         targets = assign_targets(None if negative else box_in_crop, geo, cfg.labels)
@@ -239,11 +239,6 @@ class TrainingSet(Dataset):
         sample["box"] = torch.from_numpy(
             np.full(4, np.nan, np.float32) if negative else box_in_crop.astype(np.float32))
         return sample
-
-
-def _side(region: np.ndarray):
-    """A square region as one number (the square crop's arithmetic, bit for bit), a rectangle as a pair."""
-    return float(region[0]) if region[0] == region[1] else (float(region[0]), float(region[1]))
 
 
 def _to_tensor(crop: np.ndarray, channel_order: str) -> torch.Tensor:
