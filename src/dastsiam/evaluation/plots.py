@@ -23,6 +23,9 @@ FONT_PT = 7.0
 LEGEND_PT = 6.5
 MAX_INSIDE_LEGEND = 6  # more trackers than this: the legend goes below the axes, in two columns
 MAX_LABEL = 16
+#: matplotlib settings of every figure: text at FONT_PT
+_RC = {"font.size": FONT_PT, "axes.titlesize": FONT_PT + 0.5, "axes.labelsize": FONT_PT,
+       "xtick.labelsize": FONT_PT - 0.5, "ytick.labelsize": FONT_PT - 0.5}
 
 
 #: How titles spell each benchmark
@@ -66,8 +69,7 @@ def figure(entries, x, xlabel, ylabel, title, xlim, legend_loc="lower left", sty
     below = len(entries) > MAX_INSIDE_LEGEND
     rows = (len(entries) + 1) // 2 if below else 0
     height = 2.7 + rows * 0.14
-    with plt.rc_context({"font.size": FONT_PT, "axes.titlesize": FONT_PT + 0.5, "axes.labelsize": FONT_PT,
-                         "xtick.labelsize": FONT_PT - 0.5, "ytick.labelsize": FONT_PT - 0.5}):
+    with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, height), dpi=300)
         styles = styles or tracker_styles(e[0] for e in entries)
         for i, (label, score, curve) in enumerate(entries):
@@ -90,14 +92,10 @@ def figure(entries, x, xlabel, ylabel, title, xlim, legend_loc="lower left", sty
 
 def _plot(entries, x, xlabel, ylabel, title, path: Path, xlim, styles=None):
     """``entries``: list of (label, score, curve)."""
-    import matplotlib.pyplot as plt
-
     fig = figure(entries, x, xlabel, ylabel, title, xlim, "lower left" if "Success" in ylabel else "lower right",
                  styles=styles)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight", pad_inches=0.02)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_report(report, out_dir, formats=("png",), title_prefix: str | None = None, attributes: bool = True) -> list[Path]:
@@ -173,10 +171,8 @@ def plot_vot(scores: dict, out_dir, formats=("png",), dataset: str = "vot2018", 
     styles = tracker_styles(scores)
     order = sorted(scores, key=lambda n: -np.nan_to_num(scores[n]["eao"], nan=-1))
     written: list[Path] = []
-    rc = {"font.size": FONT_PT, "axes.titlesize": FONT_PT + 0.5, "axes.labelsize": FONT_PT,
-          "xtick.labelsize": FONT_PT - 0.5, "ytick.labelsize": FONT_PT - 0.5}
     for fmt in formats:
-        with plt.rc_context(rc):
+        with plt.rc_context(_RC):
             fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.9), dpi=300)
             for name in order:
                 s = scores[name]
