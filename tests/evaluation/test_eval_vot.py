@@ -184,21 +184,10 @@ def test_eao_window_vot2018_versus_python_toolkit():
     assert b.eao == pytest.approx(np.mean(b.expected_overlaps[3:6]))
 
 
-def _vot_copy(shared_data, tmp_path, moved=range(99, 104)):
-    """The real VOT ``bag`` sequence with its frames linked, the ground truth moved to the far corner on
-    ``moved`` frames (so any tracker fails there), and per-frame tag files."""
-    src = shared_data / "VOT" / "bag"
-    root = tmp_path / "vot"
+def _tagged(root):
+    """``root`` (a ``vot_bag`` copy) with per-frame tag files for bag."""
     seq = root / "bag"
-    seq.mkdir(parents=True)
-    (root / "list.txt").write_text("bag\n")
-    for frame in sorted(src.glob("*.jpg")):
-        (seq / frame.name).symlink_to(frame)
-    rows = np.loadtxt(src / "groundtruth.txt", delimiter=",")
-    for i in moved:
-        rows[i] = [2, 2, 30, 2, 30, 30, 2, 30]
-    np.savetxt(seq / "groundtruth.txt", rows, delimiter=",", fmt="%.2f")
-    n = len(rows)
+    n = len((seq / "groundtruth.txt").read_text().splitlines())
     occlusion = np.zeros(n, int)
     occlusion[90:130] = 1
     camera = np.zeros(60, int)  # VOT tag files may stop at the last tagged frame
@@ -208,8 +197,8 @@ def _vot_copy(shared_data, tmp_path, moved=range(99, 104)):
     return root
 
 
-def test_run_and_eval_vot2018_reset_protocol_on_real_frames(shared_data, tmp_path, capsys):
-    root = _vot_copy(shared_data, tmp_path)
+def test_run_and_eval_vot2018_reset_protocol_on_real_frames(vot_bag, tmp_path, capsys):
+    root = _tagged(vot_bag())
     results = tmp_path / "results"
     assert main(["run", "--dataset", "vot2018", "--root", str(root), "--results", str(results), "--name", "nano",
                  "--model", "nano"]) == 0
@@ -238,8 +227,8 @@ def test_run_and_eval_vot2018_reset_protocol_on_real_frames(shared_data, tmp_pat
     assert short["failures"] == s["failures"] + 1 and short["eao"] <= s["eao"]
 
 
-def test_vot_results_folder_with_nothing_to_score_is_an_error(shared_data, tmp_path, capsys):
-    root = _vot_copy(shared_data, tmp_path, moved=())
+def test_vot_results_folder_with_nothing_to_score_is_an_error(vot_bag, tmp_path, capsys):
+    root = _tagged(vot_bag(moved=()))
     (tmp_path / "results" / "x").mkdir(parents=True)
     code = main(["eval", "--dataset", "vot2018", "--root", str(root), "--results", str(tmp_path / "results")])
     assert code == 2 and "nothing to score" in capsys.readouterr().err
@@ -271,7 +260,7 @@ def test_vot_init_box_pysot_rule_against_hand_computed_boxes():
         vot_init_box(diamond, "area")
 
 
-def test_reset_protocol_initialises_with_the_trackers_vot_rule(shared_data, tmp_path):
+def test_reset_protocol_initialises_with_the_trackers_vot_rule(vot_bag, tmp_path):
     """Frame 1 and every re-initialisation after a failure get pysot's box for a dastsiam tracker (its
     preset's ``vot_init``), the envelope with ``init_rule="envelope"`` or for a tracker without a config."""
     from dastsiam.datasets import load_vot2018
@@ -279,7 +268,7 @@ def test_reset_protocol_initialises_with_the_trackers_vot_rule(shared_data, tmp_
     from dastsiam.evaluation.vot import vot_init_box
     from dastsiam.tracking.config import preset
 
-    seq = load_vot2018(_vot_copy(shared_data, tmp_path))[0]
+    seq = load_vot2018(_tagged(vot_bag()))[0]
 
     class Recorder:
         def __init__(self, config=None):
@@ -305,9 +294,9 @@ def test_reset_protocol_initialises_with_the_trackers_vot_rule(shared_data, tmp_
     assert preset("siamfc").vot_init == "pysot" and preset("nano", vot_init="envelope").vot_init == "envelope"
 
 
-def test_run_cli_vot_init_switch_changes_the_initial_box(shared_data, tmp_path):
+def test_run_cli_vot_init_switch_changes_the_initial_box(vot_bag, tmp_path):
     """Through the real CLI on bag: the default equals ``--vot-init pysot`` and differs from ``envelope``."""
-    root = _vot_copy(shared_data, tmp_path, moved=())
+    root = _tagged(vot_bag(moved=()))
     boxes = {}
     for name, extra in (("default", []), ("pysot", ["--vot-init", "pysot"]), ("envelope", ["--vot-init", "envelope"])):
         assert main(["run", "--dataset", "vot2018", "--root", str(root), "--results", str(tmp_path / "r"),

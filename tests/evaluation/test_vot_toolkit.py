@@ -20,27 +20,10 @@ from dastsiam.evaluation.vot import vot_init_box
 REPO = Path(__file__).resolve().parents[2]
 VOT_ENV = Path(os.environ.get("DASTSIAM_VOT_ENV", REPO / ".vot-env"))
 DASTSIAM = Path(sys.executable).with_name("dastsiam")
-FORCED_FAILURES = range(99, 104)  # ground truth moved to a far corner: every tracker fails at frame 99
-
-
-def _bag_copy(shared_data, tmp_path, moved=FORCED_FAILURES) -> Path:
-    """``list.txt`` + ``bag/`` (frames linked) in the VOT layout both toolkits read; ground truth moved away on
-    ``moved`` frames so the reset protocol fails and re-initialises there."""
-    src = shared_data / "VOT" / "bag"
-    root = tmp_path / "sequences"
-    seq = root / "bag"
-    seq.mkdir(parents=True)
-    (root / "list.txt").write_text("bag\n")
-    for frame in sorted(src.glob("*.jpg")):
-        (seq / frame.name).symlink_to(frame)
-    # on a 1/16 px grid: exact in the float32 the toolkit keeps regions in and in the 4 decimals TraX writes
-    # them with, so both sides start from the very same boxes (a 1e-5 px change of the initial box grows to
-    # pixels over 100 frames of bag)
-    rows = np.round(np.loadtxt(src / "groundtruth.txt", delimiter=",") * 16) / 16
-    for i in moved:
-        rows[i] = [2, 2, 30, 2, 30, 30, 2, 30]
-    np.savetxt(seq / "groundtruth.txt", rows, delimiter=",", fmt="%.6f")
-    return root
+# bag's polygons on a 1/16 px grid: exact in the float32 the toolkit keeps regions in and in the 4 decimals TraX
+# writes them with, so both sides start from the very same boxes (a 1e-5 px change of the initial box grows to
+# pixels over 100 frames of bag)
+BOX_GRID = 16
 
 
 def _reference_boxes(root: Path, count: int) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -57,7 +40,7 @@ def _reference_boxes(root: Path, count: int) -> tuple[np.ndarray, list[np.ndarra
     return init, [np.asarray(tracker.track(read_frame(f))[0]) for f in frames[1:]]
 
 
-def test_trax_server_answers_the_trax_client_like_the_tracker_in_process(shared_data, tmp_path):
+def test_trax_server_answers_the_trax_client_like_the_tracker_in_process(vot_bag, tmp_path):
     """``dastsiam vot`` spoken to by the TraX library's own client (what the toolkit uses): handshake, a polygon
     initialisation (pysot's box applied), rectangles back equal to the in-process tracker's."""
     trax = pytest.importorskip("trax", reason="vot-trax (the [vot] extra) is not installed")
@@ -65,7 +48,7 @@ def test_trax_server_answers_the_trax_client_like_the_tracker_in_process(shared_
     from trax.image import FileImage
     from trax.region import Polygon
 
-    root = _bag_copy(shared_data, tmp_path, moved=())
+    root = vot_bag(moved=(), grid=BOX_GRID)
     frames = sorted((root / "bag").glob("*.jpg"))[:8]
     polygon = np.loadtxt(root / "bag" / "groundtruth.txt", delimiter=",")[0]
     init, expected = _reference_boxes(root, len(frames))
@@ -91,12 +74,12 @@ def test_trax_server_answers_the_trax_client_like_the_tracker_in_process(shared_
             process.wait()
 
 
-def test_python_protocol_tracker_is_the_same_tracker(shared_data, tmp_path):
+def test_python_protocol_tracker_is_the_same_tracker(vot_bag, tmp_path):
     """``VotTracker`` as the toolkit's ``python`` runtime drives it: keyword strings from ``arg_*``, a polygon as a
     list of points, image paths; ``init`` returns pysot's box, ``update`` the in-process tracker's boxes."""
     from dastsiam.vot_toolkit import VotTracker
 
-    root = _bag_copy(shared_data, tmp_path, moved=())
+    root = vot_bag(moved=(), grid=BOX_GRID)
     frames = sorted((root / "bag").glob("*.jpg"))[:6]
     polygon = np.loadtxt(root / "bag" / "groundtruth.txt", delimiter=",")[0]
     init, expected = _reference_boxes(root, len(frames))
@@ -126,8 +109,8 @@ needs_toolkit = pytest.mark.skipif(
     reason=f"no VOT toolkit environment at {VOT_ENV} (create it with: bash scripts/vot_toolkit_env.sh)")
 
 
-def _workspace(shared_data, tmp_path) -> Path:
-    root = _bag_copy(shared_data, tmp_path)
+def _workspace(vot_bag, tmp_path) -> Path:
+    root = vot_bag(grid=BOX_GRID)
     workspace = tmp_path / "workspace"
     subprocess.run([str(DASTSIAM), "vot", "--workspace", str(workspace), "--sequences", str(root), "--model", "nano"],
                    check=True, capture_output=True)
@@ -165,12 +148,12 @@ def _analysis(workspace: Path, tracker: str) -> dict:
 
 @needs_toolkit
 @pytest.mark.slow
-def test_vot_toolkit_runs_dastsiam_and_agrees_with_dastsiam_eval(shared_data, tmp_path, capsys):
+def test_vot_toolkit_runs_dastsiam_and_agrees_with_dastsiam_eval(vot_bag, tmp_path, capsys):
     """``vot test`` on both protocols, then ``vot evaluate --experiments baseline`` (the reset protocol, through
     the workspace's fixed supervised experiment) on bag with a forced failure at frame 99: the toolkit's
     trajectory equals ``dastsiam run``'s (same failure, re-initialisation 5 frames later, same boxes), and the
     toolkit's accuracy, failures and EAO equal ``dastsiam eval``'s."""
-    workspace = _workspace(shared_data, tmp_path)
+    workspace = _workspace(vot_bag, tmp_path)
     with open(workspace / "trackers.ini", "a") as ini:  # the toolkit's python protocol, beside the TraX entry
         ini.write("\n[dastsiam_py]\nprotocol = python\ncommand = dastsiam.vot_toolkit:VotTracker\narg_model = nano\n"
                   "arg_backend = onnx\n")
@@ -222,12 +205,12 @@ def test_vot_toolkit_runs_dastsiam_and_agrees_with_dastsiam_eval(shared_data, tm
 
 
 @needs_toolkit
-def test_the_toolkits_own_supervised_experiment_rejects_single_object_trax_trackers(shared_data, tmp_path):
+def test_the_toolkits_own_supervised_experiment_rejects_single_object_trax_trackers(vot_bag, tmp_path):
     """The diagnosis, kept honest: vot-toolkit 0.9.0's stock ``supervised`` experiment (stack
     ``vot2018/shortterm``) stops with "multiple objects" for the toolkit's *own* dummy TraX tracker too, so
     neither the workspace nor the integration is at fault. When a toolkit release fixes it, this test fails:
     then the workaround stack can go (docs/evaluation.md, "VOT toolkit")."""
-    workspace = _workspace(shared_data, tmp_path)
+    workspace = _workspace(vot_bag, tmp_path)
     (workspace / "config.yaml").write_text(
         (workspace / "config.yaml").read_text().replace("dastsiam_vot2018.yaml", "vot2018/shortterm"))
     with open(workspace / "trackers.ini", "a") as ini:
