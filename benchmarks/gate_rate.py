@@ -12,17 +12,11 @@ sequences where the target is lost (``truck4_1``) does not gate anything: docs/a
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads (2 shared cores)
-
-_spec = importlib.util.spec_from_file_location("validate_script", Path(__file__).resolve().parent / "validate.py")
-validate = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = validate  # dataclasses look their module up
-_spec.loader.exec_module(validate)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import validate  # noqa: E402  (benchmarks/validate.py: its suites, model specs and tracker factory; sets OMP_WAIT_POLICY)
 
 
 def gate_rates(arm, data: Path, suite: str, backend: str = "auto", max_frames: int = 0) -> dict[str, tuple[int, int]]:
