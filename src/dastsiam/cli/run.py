@@ -22,6 +22,7 @@ import argparse
 import functools
 from pathlib import Path
 
+from dastsiam.cli.options import add_model_options
 from dastsiam.datasets import DATASET_KINDS
 
 RESULT_LAYOUTS = {"got10k": "got10k"}  # every other benchmark uses the OTB / pysot layout
@@ -39,12 +40,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--shard", default=None, metavar="K/N",
                    help="run only the K-th of N disjoint slices of the sequences (every N-th from the K-th); "
                         "the N shards together cover the benchmark once")
-    p.add_argument("--model", default=None, help="built-in model name or weights file (default: the default model)")
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
-                   help="inference back end, as in 'dastsiam track' (default: auto)")
-    p.add_argument("--device", default="cpu", help="torch device for the torch back end (default: cpu)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads for inference in each worker process (default 1: --workers parallelises)")
+    add_model_options(p, "CPU threads for inference in each worker process (default 1: --workers parallelises)")
     p.add_argument("--protocol", choices=("ope", "sre", "tre"), default=None,
                    help="ope: one pass (default; VOT2018: the reset protocol unless a protocol is given); sre: 12 "
                         "runs from perturbed first boxes; tre: 20 runs from evenly spaced start frames (OTB's)")

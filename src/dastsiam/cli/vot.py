@@ -20,16 +20,13 @@ import shutil
 import sys
 from pathlib import Path
 
+from dastsiam.cli.options import add_model_options
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("vot", help="serve a model to the VOT toolkit over TraX (or print a trackers.ini)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=None, help="built-in model name or weights file (default: the default model)")
-    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
-                   help="inference back end, as in 'dastsiam track' (default: auto)")
-    p.add_argument("--device", default="cpu", help="torch device for the torch back end (default: cpu)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads for inference (default 1: the toolkit may run trackers side by side)")
+    add_model_options(p, "CPU threads for inference (default 1: the toolkit may run trackers side by side)")
     p.add_argument("--preset", default=None, help="tracker preset (default: the one matching the model)")
     p.add_argument("--init", choices=("pysot", "envelope"), default=None,
                    help="box from the ground-truth polygon at every (re-)initialisation: pysot's area-preserving "
