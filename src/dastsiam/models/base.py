@@ -54,14 +54,17 @@ class SiameseModel(nn.Module):
         raise NotImplementedError
 
     def fuse(self, f_a: torch.Tensor, f_c: torch.Tensor, f_i: torch.Tensor) -> torch.Tensor:
-        return f_i
+        """The template to track with: the ST module's fusion (eq. 1-4) when the model has one (a submodule
+        ``st``), else the first frame's ``f_i``."""
+        st = getattr(self, "st", None)
+        return f_i if st is None else st(f_a, f_c, f_i)
 
     def track(self, x: torch.Tensor, f_z: torch.Tensor) -> HeadOutput:
         raise NotImplementedError
 
     @property
     def has_st(self) -> bool:
-        return False
+        return getattr(self, "st", None) is not None
 
     def forward(
         self,

@@ -207,19 +207,12 @@ class FEARNet(SiameseModel):
         self.geometry = GEOMETRY
         self.channels = CHANNELS
 
-    @property
-    def has_st(self) -> bool:
-        return self.st is not None
-
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """``get_features`` of the reference: backbone + neck."""
         return self.neck(self.backbone(x))
 
     def template(self, z: torch.Tensor) -> torch.Tensor:
         return self.features(z)
-
-    def fuse(self, f_a: torch.Tensor, f_c: torch.Tensor, f_i: torch.Tensor) -> torch.Tensor:
-        return self.st(f_a, f_c, f_i) if self.st is not None else f_i
 
     def track(self, x: torch.Tensor, f_z: torch.Tensor) -> HeadOutput:
         f_x = self.features(x)

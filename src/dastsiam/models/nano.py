@@ -322,15 +322,8 @@ class NanoTrack(SiameseModel):
         self.geometry = nano_geometry(spec.score_size)
         self.fused = False
 
-    @property
-    def has_st(self) -> bool:
-        return self.st is not None
-
     def template(self, z: torch.Tensor) -> torch.Tensor:
         return self.backbone(z)
-
-    def fuse(self, f_a: torch.Tensor, f_c: torch.Tensor, f_i: torch.Tensor) -> torch.Tensor:
-        return self.st(f_a, f_c, f_i) if self.st is not None else f_i
 
     def track(self, x: torch.Tensor, f_z: torch.Tensor) -> HeadOutput:
         f_x = self.backbone(x)

@@ -39,17 +39,10 @@ class SiamFC(SiameseModel):
         self.da = DiscriminativeAugmentation(cfg.da, channels) if cfg.da.enabled else None
         self.response_bias = nn.Parameter(torch.zeros(1))
 
-    @property
-    def has_st(self) -> bool:
-        return self.st is not None
-
     def template(self, z: torch.Tensor) -> torch.Tensor:
         """``(B, 3, 127, 127) -> (B, 256, 6, 6)``."""
         check_crop(z, self.geometry.exemplar_size, "template")
         return self.backbone(self.normalize(z))
-
-    def fuse(self, f_a: torch.Tensor, f_c: torch.Tensor, f_i: torch.Tensor) -> torch.Tensor:
-        return f_i if self.st is None else self.st(f_a, f_c, f_i)
 
     def track(self, x: torch.Tensor, f_z: torch.Tensor) -> HeadOutput:
         """``(B, 3, 255, 255)`` -> ``HeadOutput(cls=(B, 1, 17, 17))``."""

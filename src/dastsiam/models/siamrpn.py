@@ -89,17 +89,10 @@ class SiamRPNResNet50(SiameseModel):
         else:
             self.head = BoxHead(FEATURE_CHANNELS, self.geometry.stride)
 
-    @property
-    def has_st(self) -> bool:
-        return self.st is not None
-
     def template(self, z: torch.Tensor) -> torch.Tensor:
         """``(B, 3, 127, 127) -> (B, 256, 11, 11)``."""
         check_crop(z, self.geometry.exemplar_size, "template")
         return self.template_crop(self.neck(self.backbone(self.normalize(z))))
-
-    def fuse(self, f_a: torch.Tensor, f_c: torch.Tensor, f_i: torch.Tensor) -> torch.Tensor:
-        return f_i if self.st is None else self.st(f_a, f_c, f_i)
 
     def search_features(self, x: torch.Tensor, f_z: torch.Tensor) -> torch.Tensor:
         """``(B, 3, 287, 287) -> (B, 256, 35, 35)``, augmented by DA when the model has it."""
